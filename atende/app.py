@@ -1,0 +1,91 @@
+"""The application factory: composes the modules into one ASGI app."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from fastapi import Depends, FastAPI
+
+from atende import __version__
+from atende.core import health
+from atende.core import routes as core_routes
+from atende.core.csrf import csrf_protect
+from atende.core.db import Database
+from atende.core.keys import load_secret_keys
+from atende.core.logging import configure_logging
+from atende.core.metrics import Metrics
+from atende.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from atende.core.problems import install_error_handlers
+from atende.core.ratelimit import LoginRateLimiter
+from atende.core.security import SecretBox
+from atende.core.settings import Settings, get_settings
+from atende.realtime.bus import InProcessBus
+from atende.realtime.hub import Hub
+from atende.realtime.retention import retention_loop
+from atende.realtime.routes import event_routes
+from atende.web import setup_web
+from atende.web.errors import render_error_page
+
+RETENTION_SWEEP_SECONDS = 600.0
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    database = Database(settings.resolved_database_url)
+    metrics = Metrics()
+    bus = InProcessBus()
+    hub = Hub(database, metrics, settings.sse_heartbeat_seconds)
+
+    def announce(pending: dict[int, int], count: int) -> None:
+        metrics.events_published.inc(count)
+        bus.publish(pending)
+
+    database.add_commit_listener(announce)
+    bus.subscribe(hub.on_published)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await bus.start()
+        await hub.start()
+        retention = asyncio.create_task(
+            retention_loop(
+                database,
+                retention=timedelta(hours=settings.event_retention_hours),
+                every=RETENTION_SWEEP_SECONDS,
+            )
+        )
+        try:
+            yield
+        finally:
+            retention.cancel()
+            await hub.stop()
+            await bus.stop()
+            await database.dispose()
+
+    app = FastAPI(
+        title="Atende",
+        version=__version__,
+        lifespan=lifespan,
+        dependencies=[Depends(csrf_protect)],
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.metrics = metrics
+    app.state.bus = bus
+    app.state.hub = hub
+    app.state.secret_box = SecretBox(load_secret_keys(settings))
+    app.state.login_limiter = LoginRateLimiter(settings.login_rate_limit)
+
+    install_error_handlers(app, render_error_page)
+    app.include_router(health.router)
+    app.include_router(core_routes.router)
+    app.router.routes.extend(event_routes(hub))
+    setup_web(app, settings)
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,87 @@
+"""FastAPI dependencies shared by every module's routes (`Annotated` aliases)."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atende.core.access import Principal, principal_from_api_key, principal_from_session, touch_api_key
+from atende.core.csrf import SAFE_METHODS, SESSION_COOKIE
+from atende.core.db import Database
+from atende.core.errors import Forbidden, NotAuthenticated
+from atende.core.settings import Settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One unit of work per request: commits before the response is sent, or rolls back."""
+    database = get_database(request)
+    async with database.unit_of_work(write=request.method not in SAFE_METHODS) as session:
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(db_session, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_app_settings)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+async def optional_principal(request: Request, session: DbSession) -> Principal | None:
+    if hasattr(request.state, "principal"):
+        cached: Principal | None = request.state.principal
+        return cached
+    principal: Principal | None = None
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        principal = await principal_from_api_key(session, key=authorization[7:].strip())
+        if principal is None:
+            raise NotAuthenticated("The API key is not valid or was revoked.")
+        if request.method not in SAFE_METHODS and principal.api_key_id is not None:
+            await touch_api_key(session, key_id=principal.api_key_id)
+    elif token := request.cookies.get(SESSION_COOKIE):
+        principal = await principal_from_session(session, token=token)
+    request.state.principal = principal
+    return principal
+
+
+async def current_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal, scope="function")],
+) -> Principal:
+    if principal is None:
+        raise NotAuthenticated("Sign in or send an API key.")
+    return principal
+
+
+async def manager_principal(
+    principal: Annotated[Principal, Depends(current_principal, scope="function")],
+) -> Principal:
+    if not principal.role.can_manage:
+        raise Forbidden("Only owners and admins can do this.")
+    return principal
+
+
+async def human_manager(
+    principal: Annotated[Principal, Depends(manager_principal, scope="function")],
+) -> Principal:
+    """Managing members and API keys needs a signed-in person, not another API key."""
+    if principal.is_api_key:
+        raise Forbidden("API keys cannot manage members or keys; sign in as an admin.")
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal, scope="function")]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal, scope="function")]
+ManagerPrincipal = Annotated[Principal, Depends(manager_principal, scope="function")]
+HumanManager = Annotated[Principal, Depends(human_manager, scope="function")]

@@ -1,0 +1,37 @@
+"""Sign-in rate limiting (the `limits` library: in memory, or Redis by storage URI)."""
+
+import time
+
+from limits import parse
+from limits.aio.storage import Storage
+from limits.storage import storage_from_string
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from atende.core.errors import RateLimited
+
+
+class LoginRateLimiter:
+    """Limits attempts per client address and per e-mail, so neither spraying nor guessing pays."""
+
+    def __init__(self, rate: str, storage_uri: str = "async+memory://") -> None:
+        self._item = parse(rate)
+        storage = storage_from_string(storage_uri)
+        if not isinstance(storage, Storage):
+            raise ValueError(f"{storage_uri!r} is not an async storage (use async+...://)")
+        self._limiter = MovingWindowRateLimiter(storage)
+
+    async def hit(self, *, ip: str, email: str) -> None:
+        keys = [("login-ip", ip), ("login-email", email.strip().lower())]
+        for key in keys:
+            if not await self._limiter.test(self._item, *key):
+                stats = await self._limiter.get_window_stats(self._item, *key)
+                raise RateLimited(
+                    "Too many sign-in attempts. Wait a minute and try again.",
+                    retry_after=max(1, int(stats.reset_time - time.time())),
+                )
+        for key in keys:
+            await self._limiter.hit(self._item, *key)
+
+    async def reset(self) -> None:
+        await self._limiter.storage.reset()
+

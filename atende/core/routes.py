@@ -1,0 +1,252 @@
+"""Core REST API: sessions, the caller, members, invitations, API keys, audit log."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from atende.core import access, accounts
+from atende.core.audit import list_audit
+from atende.core.csrf import SESSION_COOKIE
+from atende.core.deps import (
+    AppSettings,
+    CurrentPrincipal,
+    DbSession,
+    HumanManager,
+    ManagerPrincipal,
+    client_ip,
+)
+from atende.core.csrf import csrf_token_for
+from atende.core.errors import InvalidCredentials, SignupDisabled
+from atende.core.models import Role
+from atende.core.ratelimit import LoginRateLimiter
+from atende.core.schemas import (
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    AuditOut,
+    InvitationCreated,
+    InvitationIn,
+    InvitationOut,
+    LoginIn,
+    MemberOut,
+    MeOut,
+    RoleIn,
+    SignupIn,
+)
+from atende.core.sessions import set_session_cookie
+
+router = APIRouter(prefix="/api/v1", tags=["core"])
+
+
+def get_login_limiter(request: Request) -> LoginRateLimiter:
+    limiter: LoginRateLimiter = request.app.state.login_limiter
+    return limiter
+
+
+LoginLimiter = Annotated[LoginRateLimiter, Depends(get_login_limiter)]
+
+
+@router.post("/auth/login", response_model=MeOut)
+async def login(
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    settings: AppSettings,
+    limiter: LoginLimiter,
+) -> MeOut:
+    """Sign in; sets the session cookie (send `X-CSRF-Token` with unsafe requests after)."""
+    await limiter.hit(ip=client_ip(request), email=body.email)
+    user = await accounts.authenticate(session, email=body.email, password=body.password)
+    if user is None:
+        raise InvalidCredentials()
+    orgs = await accounts.memberships_of(session, user_id=user.id)
+    chosen = [(o, r) for o, r in orgs if body.org_id in (None, o.id)]
+    if not chosen:
+        raise InvalidCredentials("This account belongs to no such organisation.")
+    org, role = chosen[0]
+    token = await access.start_session(
+        session,
+        user_id=user.id,
+        org_id=org.id,
+        days=settings.session_days,
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    set_session_cookie(response, request, settings, token)
+    response.headers["X-CSRF-Token"] = csrf_token_for(request)
+    return MeOut(
+        user_id=user.id,
+        name=user.name,
+        email=user.email,
+        org_id=org.id,
+        role=role,
+        via_api_key=False,
+    )
+
+
+@router.post("/auth/signup", response_model=MeOut, status_code=201)
+async def signup(
+    body: SignupIn,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    settings: AppSettings,
+    limiter: LoginLimiter,
+) -> MeOut:
+    """Create an account with a new organisation (unless sign-up is disabled) and sign in."""
+    if not settings.signup_enabled:
+        raise SignupDisabled()
+    await limiter.hit(ip=client_ip(request), email=body.email)
+    user, org = await accounts.sign_up(
+        session,
+        email=body.email,
+        name=body.name,
+        password=body.password,
+        organisation=body.organisation,
+    )
+    token = await access.start_session(
+        session,
+        user_id=user.id,
+        org_id=org.id,
+        days=settings.session_days,
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    set_session_cookie(response, request, settings, token)
+    response.headers["X-CSRF-Token"] = csrf_token_for(request)
+    return MeOut(
+        user_id=user.id,
+        name=user.name,
+        email=user.email,
+        org_id=org.id,
+        role=Role.owner,
+        via_api_key=False,
+    )
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(request: Request, response: Response, session: DbSession) -> None:
+    if token := request.cookies.get(SESSION_COOKIE):
+        await access.end_session(session, token=token)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/me", response_model=MeOut)
+async def me(principal: CurrentPrincipal) -> MeOut:
+    return MeOut(
+        user_id=principal.user_id,
+        name=principal.name,
+        email=principal.email,
+        org_id=principal.org_id,
+        role=principal.role,
+        via_api_key=principal.is_api_key,
+    )
+
+
+@router.get("/members", response_model=list[MemberOut])
+async def list_members(principal: CurrentPrincipal, session: DbSession) -> list[MemberOut]:
+    members = await accounts.list_members(session, org_id=principal.org_id)
+    return [MemberOut(user_id=m.user_id, name=m.name, email=m.email, role=m.role) for m in members]
+
+
+@router.patch("/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def change_member_role(
+    user_id: int, body: RoleIn, request: Request, principal: HumanManager, session: DbSession
+) -> None:
+    await accounts.change_role(
+        session,
+        org_id=principal.org_id,
+        user_id=user_id,
+        role=body.role,
+        actor=principal.actor(client_ip(request)),
+        actor_role=principal.role,
+    )
+
+
+@router.delete("/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_member(
+    user_id: int, request: Request, principal: HumanManager, session: DbSession
+) -> None:
+    await accounts.remove_member(
+        session,
+        org_id=principal.org_id,
+        user_id=user_id,
+        actor=principal.actor(client_ip(request)),
+        actor_role=principal.role,
+    )
+
+
+@router.get("/invitations", response_model=list[InvitationOut])
+async def list_invitations(principal: HumanManager, session: DbSession) -> list[InvitationOut]:
+    rows = await accounts.list_invitations(session, org_id=principal.org_id)
+    return [InvitationOut.model_validate(row) for row in rows]
+
+
+@router.post("/invitations", response_model=InvitationCreated, status_code=201)
+async def create_invitation(
+    body: InvitationIn,
+    request: Request,
+    principal: HumanManager,
+    session: DbSession,
+    settings: AppSettings,
+) -> InvitationCreated:
+    invitation, token = await accounts.create_invitation(
+        session,
+        org_id=principal.org_id,
+        email=body.email,
+        role=body.role,
+        actor=principal.actor(client_ip(request)),
+        actor_role=principal.role,
+    )
+    return InvitationCreated(
+        id=invitation.id,
+        email=invitation.email,
+        role=body.role,
+        expires_at=invitation.expires_at,
+        url=f"{settings.base_url}/invite/{token}",
+    )
+
+
+@router.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_invitation(
+    invitation_id: int, request: Request, principal: HumanManager, session: DbSession
+) -> None:
+    await accounts.revoke_invitation(
+        session,
+        org_id=principal.org_id,
+        invitation_id=invitation_id,
+        actor=principal.actor(client_ip(request)),
+    )
+
+
+@router.get("/api-keys", response_model=list[ApiKeyOut])
+async def list_api_keys(principal: HumanManager, session: DbSession) -> list[ApiKeyOut]:
+    rows = await access.list_api_keys(session, org_id=principal.org_id)
+    return [ApiKeyOut.model_validate(row) for row in rows]
+
+
+@router.post("/api-keys", response_model=ApiKeyCreated, status_code=201)
+async def create_api_key(
+    body: ApiKeyIn, request: Request, principal: HumanManager, session: DbSession
+) -> ApiKeyCreated:
+    row, key = await access.create_api_key(
+        session, org_id=principal.org_id, name=body.name, actor=principal.actor(client_ip(request))
+    )
+    return ApiKeyCreated(**ApiKeyOut.model_validate(row).model_dump(), key=key)
+
+
+@router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_key(
+    key_id: int, request: Request, principal: HumanManager, session: DbSession
+) -> None:
+    await access.revoke_api_key(
+        session, org_id=principal.org_id, key_id=key_id, actor=principal.actor(client_ip(request))
+    )
+
+
+@router.get("/audit-log", response_model=list[AuditOut])
+async def audit_log(principal: ManagerPrincipal, session: DbSession) -> list[AuditOut]:
+    rows = await list_audit(session, org_id=principal.org_id)
+    return [AuditOut.model_validate(row) for row in rows]
+
+
+

@@ -1,0 +1,83 @@
+"""Settings: every knob is an `ATENDE_*` environment variable (or a line in `.env`).
+
+The README's settings table is generated from this class (`atende settings-table`) and a test
+checks that the two agree, so the documentation cannot drift.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATENDE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        Path(".atende"), description="Directory for the SQLite database, media and the secret key."
+    )
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL; empty means SQLite in the data directory. "
+        "PostgreSQL: `postgresql+asyncpg://user@host/db`.",
+    )
+    secret_key: str = Field(
+        "",
+        description="Signs tokens and encrypts secrets at rest. Empty: generated once and kept "
+        "in `<data_dir>/secret_key`. Several keys separated by commas rotate (first encrypts).",
+    )
+    host: str = Field("127.0.0.1", description="Address the HTTP server listens on.")
+    port: int = Field(8000, description="Port the HTTP server listens on.")
+    public_url: str = Field(
+        "", description="External URL (e.g. https://atende.example.com); empty: http://host:port."
+    )
+    signup_enabled: bool = Field(True, description="Whether anyone may create an organisation.")
+    session_days: int = Field(14, ge=1, description="Days a sign-in session stays valid.")
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Secure flag on cookies: `auto` sets it when the request came over HTTPS.",
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted (bytes); larger is 413."
+    )
+    login_rate_limit: str = Field(
+        "10/minute", description="Sign-in attempts allowed per client address and per e-mail."
+    )
+    event_retention_hours: int = Field(
+        24, ge=1, description="How long stored events are kept for `Last-Event-ID` resume."
+    )
+    sse_heartbeat_seconds: float = Field(
+        15.0, gt=0, description="Interval of SSE heartbeat comments on idle streams."
+    )
+    sse_client_buffer_events: int = Field(
+        256,
+        ge=1,
+        description="Events a slow SSE client may fall behind before it is disconnected to resume.",
+    )
+    log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ERROR).")
+    log_json: bool = Field(True, description="Structured JSON logs; false prints plain lines.")
+    trusted_proxies: str = Field(
+        "", description="Comma-separated proxy addresses whose X-Forwarded-* headers are trusted."
+    )
+    demo_email: str = Field("owner@atende.local", description="Login created on first `serve`.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'atende.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

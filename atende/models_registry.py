@@ -1,0 +1,6 @@
+"""Imports every module's models so that `Base.metadata` knows all tables (for Alembic)."""
+
+
+def import_all_models() -> None:
+    import atende.core.events
+    import atende.core.models  # noqa: F401

@@ -1,0 +1,232 @@
+"""Fan-out of stored events to this process's live clients.
+
+One reader task per process reads each new event from the database once, encodes it once, and
+writes it to every client of the organisation by calling the client's ASGI `send` directly: no
+queue and no task per client, which is what lets one process hold 10,000 idle streams cheaply.
+
+A client whose socket is not draining (the transport paused writing: its kernel buffer and the
+transport's high-water mark are full) is dropped, never waited for; it reconnects and resumes
+from its `Last-Event-ID`, reading what it missed from the stored events.
+"""
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from atende.core.db import Database
+from atende.core.events import Event
+from atende.core.metrics import Metrics
+from atende.core.models import Role
+
+log = logging.getLogger("atende.realtime")
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+CATCH_UP_BATCH = 500
+HEARTBEAT = b": heartbeat\n\n"
+
+
+@dataclass(eq=False, slots=True)
+class Client:
+    org_id: int
+    role: Role
+    user_id: int | None
+    send: Send
+    task: asyncio.Task[Any] | None
+    last_seq: int
+    dropped: bool = False
+    finished: bool = False
+    gone: bool = False
+
+
+def encode_event(event: Event) -> bytes:
+    data = json.dumps(
+        {
+            "seq": event.seq,
+            "type": event.type,
+            "at": event.created_at.isoformat(),
+            "data": event.payload,
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return f"id: {event.seq}\nevent: {event.type}\ndata: {data}\n\n".encode()
+
+
+class Hub:
+    def __init__(self, database: Database, metrics: Metrics, heartbeat_seconds: float) -> None:
+        self._database = database
+        self._metrics = metrics
+        self._heartbeat_seconds = heartbeat_seconds
+        self._clients: dict[int, set[Client]] = {}
+        self._cursor: dict[int, int] = {}  # highest seq read per organisation
+        self._dirty: set[int] = set()
+        self._catching_up: list[Client] = []
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._read_loop(), name="hub-reader"),
+            asyncio.create_task(self._heartbeat_loop(), name="hub-heartbeat"),
+        ]
+
+    async def stop(self) -> None:
+        self.finish_all()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    @property
+    def client_count(self) -> int:
+        return sum(len(clients) for clients in self._clients.values())
+
+    # --- wake-ups from the bus ----------------------------------------------------------------
+
+    def on_published(self, pending: dict[int, int]) -> None:
+        for org_id, seq in pending.items():
+            if org_id in self._clients and seq > self._cursor.get(org_id, 0):
+                self._dirty.add(org_id)
+        if self._dirty:
+            self._wake.set()
+
+    # --- clients ------------------------------------------------------------------------------
+
+    def add(self, client: Client) -> None:
+        """Registers a client: it first gets every stored event after its `last_seq`, then goes
+        live. Catch-up and broadcast run in the same task, so no event slips between them."""
+        self._catching_up.append(client)
+        self._metrics.sse_clients.inc()
+        self._wake.set()
+
+    def remove(self, client: Client) -> None:
+        if client.gone:
+            return
+        client.gone = True
+        self._metrics.sse_clients.dec()
+        clients = self._clients.get(client.org_id)
+        if clients is not None:
+            clients.discard(client)
+            if not clients:
+                del self._clients[client.org_id]
+                self._cursor.pop(client.org_id, None)
+
+    def _go_live(self, client: Client) -> None:
+        if client.gone or client.dropped or client.finished:
+            return
+        clients = self._clients.setdefault(client.org_id, set())
+        # The catch-up read everything committed so far; a newer cursor cannot exist.
+        cursor = self._cursor.get(client.org_id)
+        self._cursor[client.org_id] = client.last_seq if cursor is None else cursor
+        clients.add(client)
+        self._dirty.add(client.org_id)
+
+    def finish_all(self) -> None:
+        """Ends every stream cleanly (server shutdown); clients reconnect elsewhere and resume."""
+        for clients in [*self._clients.values(), self._catching_up]:
+            for client in list(clients):
+                self._write(client, b"", more_body=False)
+
+    # --- delivery -------------------------------------------------------------------------------
+
+    def _write(self, client: Client, data: bytes, *, more_body: bool = True) -> bool:
+        """Writes without ever waiting: returns False (and drops the client) if it would block."""
+        if client.dropped or client.finished or client.gone:
+            return False
+        message = {"type": "http.response.body", "body": data, "more_body": more_body}
+        coroutine = client.send(message)
+        if not isinstance(coroutine, Coroutine):  # pragma: no cover - non-coroutine senders
+            raise TypeError("ASGI send must be a coroutine function")
+        try:
+            # The server writes to its transport synchronously unless writing is paused, in
+            # which case the coroutine would suspend waiting to drain: then we drop the client.
+            coroutine.send(None)
+        except StopIteration:
+            if not more_body:
+                client.finished = True
+            return True
+        except Exception as exc:  # the connection is gone; its handler will clean up
+            log.debug("sse write failed", extra={"error": repr(exc)})
+            self._drop(client, "write failed")
+            return False
+        coroutine.close()
+        self._drop(client, "slow client")
+        return False
+
+    def _drop(self, client: Client, reason: str) -> None:
+        client.dropped = True
+        self._metrics.sse_dropped.inc()
+        log.warning("sse client dropped", extra={"org_id": client.org_id, "reason": reason})
+        self.remove(client)
+        if client.task is not None:
+            client.task.cancel()
+
+    def _deliver(self, client: Client, events: list[tuple[int, bytes]]) -> None:
+        for seq, frame in events:
+            if seq <= client.last_seq:
+                continue
+            if not self._write(client, frame):
+                return
+            client.last_seq = seq
+            self._metrics.events_delivered.inc()
+
+    async def _read_events(self, org_id: int, after: int, limit: int) -> list[tuple[int, bytes]]:
+        async with self._database.unit_of_work(write=False) as session:
+            rows = await session.scalars(
+                select(Event)
+                .where(Event.org_id == org_id, Event.seq > after)
+                .order_by(Event.seq)
+                .limit(limit)
+            )
+            return [(event.seq, encode_event(event)) for event in rows]
+
+    async def _catch_up(self, client: Client) -> None:
+        while not (client.dropped or client.finished or client.gone):
+            events = await self._read_events(client.org_id, client.last_seq, CATCH_UP_BATCH)
+            self._deliver(client, events)
+            if len(events) < CATCH_UP_BATCH:
+                return
+
+    async def _read_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._process()
+            except Exception:
+                log.exception("event fan-out failed; retrying on the next wake-up")
+                await asyncio.sleep(0.5)
+                self._wake.set()
+
+    async def _process(self) -> None:
+        catching_up, self._catching_up = self._catching_up, []
+        for client in catching_up:
+            await self._catch_up(client)
+            self._go_live(client)
+        while self._dirty:
+            org_id = self._dirty.pop()
+            clients = self._clients.get(org_id)
+            if not clients:
+                continue
+            events = await self._read_events(org_id, self._cursor.get(org_id, 0), CATCH_UP_BATCH)
+            if not events:
+                continue
+            self._cursor[org_id] = events[-1][0]
+            for client in list(clients):
+                self._deliver(client, events)
+            if len(events) == CATCH_UP_BATCH:
+                self._dirty.add(org_id)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._heartbeat_seconds)
+            for clients in list(self._clients.values()):
+                for client in list(clients):
+                    self._write(client, HEARTBEAT)
