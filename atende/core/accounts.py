@@ -114,6 +114,10 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
     return user
 
 
+async def user_by_email(session: AsyncSession, *, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
 async def get_user(session: AsyncSession, *, user_id: int) -> User | None:
     return await session.get(User, user_id)
 

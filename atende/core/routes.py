@@ -20,6 +20,7 @@ from atende.core.errors import InvalidCredentials, SignupDisabled
 from atende.core.models import Role
 from atende.core.ratelimit import LoginRateLimiter
 from atende.core.schemas import (
+    AcceptInvitationIn,
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
@@ -203,6 +204,47 @@ async def create_invitation(
         role=body.role,
         expires_at=invitation.expires_at,
         url=f"{settings.base_url}/invite/{token}",
+    )
+
+
+@router.post("/invitations/{token}/accept", response_model=MeOut)
+async def accept_invitation(
+    token: str,
+    body: AcceptInvitationIn,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    settings: AppSettings,
+    limiter: LoginLimiter,
+) -> MeOut:
+    """Join the inviting organisation: signs in the invited account (created if new)."""
+    invitation = await accounts.find_invitation(session, token=token)
+    await limiter.hit(ip=client_ip(request), email=invitation.email)
+    user = await accounts.user_by_email(session, email=invitation.email)
+    if user is None:
+        user = await accounts.create_user(
+            session, email=invitation.email, name=body.name, password=body.password
+        )
+    elif not await accounts.authenticate(session, email=user.email, password=body.password):
+        raise InvalidCredentials("Enter the password of your existing account.")
+    org_id = await accounts.accept_invitation(session, token=token, user=user)
+    role = await accounts.role_in(session, org_id=org_id, user_id=user.id)
+    session_token = await access.start_session(
+        session,
+        user_id=user.id,
+        org_id=org_id,
+        days=settings.session_days,
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    set_session_cookie(response, request, settings, session_token)
+    response.headers["X-CSRF-Token"] = csrf_token_for(request)
+    return MeOut(
+        user_id=user.id,
+        name=user.name,
+        email=user.email,
+        org_id=org_id,
+        role=role or Role.operator,
+        via_api_key=False,
     )
 
 

@@ -24,6 +24,13 @@ class SignupIn(Strict):
     organisation: str = Field(min_length=1, max_length=120)
 
 
+class AcceptInvitationIn(Strict):
+    """Accept as a new person (name + password) or as an existing account (its password)."""
+
+    password: str = Field(max_length=1024)
+    name: str = Field(default="", max_length=120)
+
+
 class MeOut(BaseModel):
     user_id: int | None
     name: str
