@@ -60,11 +60,11 @@ def sqlite_url(tmp_path: Path) -> str:
 async def tenant(server: Server) -> AsyncIterator[Tenant]:
     owner = await sign_up(server.base_url)
     yield owner
-    await owner.client.aclose()
+    await owner.aclose()
 
 
 @pytest.fixture
 async def other_tenant(server: Server) -> AsyncIterator[Tenant]:
     owner = await sign_up(server.base_url, organisation="Other Co")
     yield owner
-    await owner.client.aclose()
+    await owner.aclose()

@@ -1,7 +1,7 @@
 """Tenants for tests: an organisation with a signed-in owner, as an HTTP client."""
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -15,6 +15,12 @@ class Tenant:
     user_id: int
     email: str
     password: str = PASSWORD
+    # Clients of members added through this tenant; closed with it.
+    member_clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        for client in [self.client, *self.member_clients]:
+            await client.aclose()
 
 
 def unique_email(prefix: str = "user") -> str:
@@ -66,4 +72,5 @@ async def add_member(owner: Tenant, base_url: str, role: str) -> tuple[httpx.Asy
         json={"password": PASSWORD, "name": role.title()},
     )
     assert response.status_code == 200, response.text
+    owner.member_clients.append(client)
     return client, response.json()["user_id"]
