@@ -13,7 +13,7 @@ from atende.core.models import ApiKey, Membership, Role, User, UserSession
 from atende.core.security import new_token, token_hash
 
 API_KEY_PREFIX = "atk_"
-# How often `last_used_at` is refreshed: not on every request, to keep reads read-only.
+# How often `last_used_at` is refreshed: not on every request, so that most reads write nothing.
 LAST_USED_PRECISION = timedelta(minutes=5)
 
 
@@ -71,7 +71,9 @@ async def switch_session_org(session: AsyncSession, *, session_id: int, org_id: 
 async def principal_from_session(session: AsyncSession, *, token: str) -> Principal | None:
     row = (
         await session.execute(
-            select(UserSession.id, UserSession.org_id, User.id, User.name, User.email, Membership.role)
+            select(
+                UserSession.id, UserSession.org_id, User.id, User.name, User.email, Membership.role
+            )
             .join(User, User.id == UserSession.user_id)
             .join(
                 Membership,
@@ -141,7 +143,8 @@ async def revoke_api_key(session: AsyncSession, *, org_id: int, key_id: int, act
     await record_audit(session, actor=actor, action="api_key.revoked", target=row.prefix)
 
 
-async def principal_from_api_key(session: AsyncSession, *, key: str) -> Principal | None:
+async def authenticate_api_key(session: AsyncSession, *, key: str) -> tuple[Principal, bool] | None:
+    """The key's principal, and whether its use is due to be recorded (see `touch_api_key`)."""
     if not key.startswith(API_KEY_PREFIX):
         return None
     row = await session.scalar(
@@ -149,11 +152,19 @@ async def principal_from_api_key(session: AsyncSession, *, key: str) -> Principa
     )
     if row is None:
         return None
-    return Principal(org_id=row.org_id, role=Role.admin, api_key_id=row.id, name=row.name)
+    principal = Principal(org_id=row.org_id, role=Role.admin, api_key_id=row.id, name=row.name)
+    touch_due = row.last_used_at is None or row.last_used_at < utcnow() - LAST_USED_PRECISION
+    return principal, touch_due
+
+
+async def principal_from_api_key(session: AsyncSession, *, key: str) -> Principal | None:
+    found = await authenticate_api_key(session, key=key)
+    return found[0] if found else None
 
 
 async def touch_api_key(session: AsyncSession, *, key_id: int) -> None:
-    """Records use of a key, at most every few minutes (called from write transactions)."""
+    """Records use of a key, at most every few minutes (in its own short write transaction, so
+    that read-only use and refused requests count as use too)."""
     now = utcnow()
     await session.execute(
         update(ApiKey)

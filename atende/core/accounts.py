@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atende.core.audit import Actor, record_audit
 from atende.core.db import utcnow
 from atende.core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
-from atende.core.events import EventCounter, MemberJoined, MemberRemoved, MemberUpdated, record_event
+from atende.core.events import (
+    EventCounter,
+    MemberJoined,
+    MemberRemoved,
+    MemberUpdated,
+    record_event,
+)
 from atende.core.models import Invitation, Membership, Organisation, Role, User
 from atende.core.security import hash_password, new_token, token_hash, verify_password
 
@@ -187,7 +193,11 @@ async def change_role(
     await session.flush()
     await record_event(session, org_id=org_id, payload=MemberUpdated(user_id=user_id, role=role))
     await record_audit(
-        session, actor=actor, action="member.role_changed", target=str(user_id), details={"role": role}
+        session,
+        actor=actor,
+        action="member.role_changed",
+        target=str(user_id),
+        details={"role": role},
     )
 
 

@@ -6,7 +6,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atende.core.access import Principal, principal_from_api_key, principal_from_session, touch_api_key
+from atende.core.access import (
+    Principal,
+    authenticate_api_key,
+    principal_from_session,
+    touch_api_key,
+)
 from atende.core.csrf import SAFE_METHODS, SESSION_COOKIE
 from atende.core.db import Database
 from atende.core.errors import Forbidden, NotAuthenticated
@@ -45,14 +50,36 @@ async def optional_principal(request: Request, session: DbSession) -> Principal 
     principal: Principal | None = None
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
-        principal = await principal_from_api_key(session, key=authorization[7:].strip())
-        if principal is None:
-            raise NotAuthenticated("The API key is not valid or was revoked.")
-        if request.method not in SAFE_METHODS and principal.api_key_id is not None:
-            await touch_api_key(session, key_id=principal.api_key_id)
+        principal = await _principal_from_key(request, session, key=authorization[7:].strip())
     elif token := request.cookies.get(SESSION_COOKIE):
         principal = await principal_from_session(session, token=token)
     request.state.principal = principal
+    return principal
+
+
+async def _principal_from_key(request: Request, session: AsyncSession, *, key: str) -> Principal:
+    """Authenticates an API key and records its use (`last_used_at`, every few minutes).
+
+    Both happen in short transactions of their own, before the request's unit of work starts,
+    so the stamp sticks even when the request only reads (its transaction is rolled back) or is
+    refused. Should the request's transaction have begun already (a dependency used it first),
+    the stamp joins it instead: on SQLite, with one writer, a second write transaction would
+    otherwise wait for the request's own lock."""
+    database = get_database(request)
+    if session.in_transaction():
+        found = await authenticate_api_key(session, key=key)
+    else:
+        async with database.unit_of_work(write=False) as own:
+            found = await authenticate_api_key(own, key=key)
+    if found is None:
+        raise NotAuthenticated("The API key is not valid or was revoked.")
+    principal, touch_due = found
+    if touch_due and principal.api_key_id is not None:
+        if session.in_transaction():
+            await touch_api_key(session, key_id=principal.api_key_id)
+        else:
+            async with database.unit_of_work() as own:
+                await touch_api_key(own, key_id=principal.api_key_id)
     return principal
 
 

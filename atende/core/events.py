@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from atende.core.db import PENDING_COUNT_KEY, PENDING_EVENTS_KEY, Base, UTCDateTime, utcnow
 from atende.core.models import BigId
 
+
 class Event(Base):
     __tablename__ = "events"
     __table_args__ = (

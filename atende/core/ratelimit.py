@@ -4,8 +4,8 @@ import time
 
 from limits import parse
 from limits.aio.storage import Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from atende.core.errors import RateLimited
 
@@ -34,4 +34,3 @@ class LoginRateLimiter:
 
     async def reset(self) -> None:
         await self._limiter.storage.reset()
-

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from atende.core import access, accounts
 from atende.core.audit import list_audit
-from atende.core.csrf import SESSION_COOKIE
+from atende.core.csrf import SESSION_COOKIE, csrf_token_for
 from atende.core.deps import (
     AppSettings,
     CurrentPrincipal,
@@ -15,7 +15,6 @@ from atende.core.deps import (
     ManagerPrincipal,
     client_ip,
 )
-from atende.core.csrf import csrf_token_for
 from atende.core.errors import InvalidCredentials, SignupDisabled
 from atende.core.models import Role
 from atende.core.ratelimit import LoginRateLimiter
@@ -50,6 +49,7 @@ LoginLimiter = Annotated[LoginRateLimiter, Depends(get_login_limiter)]
 @router.post("/auth/login", response_model=MeOut)
 async def login(
     body: LoginIn,
+    *,
     request: Request,
     response: Response,
     session: DbSession,
@@ -88,6 +88,7 @@ async def login(
 @router.post("/auth/signup", response_model=MeOut, status_code=201)
 async def signup(
     body: SignupIn,
+    *,
     request: Request,
     response: Response,
     session: DbSession,
@@ -211,6 +212,7 @@ async def create_invitation(
 async def accept_invitation(
     token: str,
     body: AcceptInvitationIn,
+    *,
     request: Request,
     response: Response,
     session: DbSession,
@@ -289,6 +291,3 @@ async def revoke_api_key(
 async def audit_log(principal: ManagerPrincipal, session: DbSession) -> list[AuditOut]:
     rows = await list_audit(session, org_id=principal.org_id)
     return [AuditOut.model_validate(row) for row in rows]
-
-
-
