@@ -94,7 +94,14 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 for bodies over the limit, by Content-Length or by counting chunked bodies."""
+    """Answers 413 for bodies over the limit, by Content-Length or by counting chunked bodies.
+
+    Before answering, the rest of the body is read and discarded (up to `DRAIN_FACTOR` times
+    the limit): closing a connection with unread data makes the kernel reset it, and the
+    client would then see a broken connection instead of the 413.
+    """
+
+    DRAIN_FACTOR = 8
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -107,6 +114,8 @@ class BodyLimitMiddleware:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             if not length.isdigit() or int(length) > self.max_bytes:
+                if length.isdigit() and int(length) <= self.max_bytes * self.DRAIN_FACTOR:
+                    await self._drain(receive, 0)
                 await self._reject(scope, send)
                 return
             await self.app(scope, receive, send)
@@ -121,6 +130,8 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
+                if message.get("more_body", False):
+                    await self._drain(receive, size)
                 await self._reject(scope, send)
                 return
             chunks.append(chunk)
@@ -137,6 +148,16 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def _drain(self, receive: Receive, size: int) -> None:
+        """Reads and drops the rest of a refused body, up to the drain allowance."""
+        while size <= self.max_bytes * self.DRAIN_FACTOR:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            size += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
     async def _reject(self, scope: Scope, send: Send) -> None:
         problem = PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes.")

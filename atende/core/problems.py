@@ -1,7 +1,7 @@
 """Turns every error into a precise response: problem+json for API clients, a page for people."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -55,18 +55,22 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
 
 
 def install_error_handlers(app: FastAPI, render_html: HtmlRenderer) -> None:
-    def respond(request: Request, problem: Problem) -> Response:
+    def respond(
+        request: Request, problem: Problem, extra_headers: Mapping[str, str] | None = None
+    ) -> Response:
         level = logging.ERROR if problem.status >= 500 else logging.INFO
         log.log(
             level,
             "problem",
             extra={"status": problem.status, "code": problem.code, "path": request.url.path},
         )
-        if wants_html(request):
-            return render_html(request, problem)
-        headers = {}
+        headers = dict(extra_headers or {})
         if "retry_after" in problem.extensions:
             headers["Retry-After"] = str(problem.extensions["retry_after"])
+        if wants_html(request):
+            page = render_html(request, problem)
+            page.headers.update(headers)
+            return page
         return JSONResponse(
             problem.to_dict(request.url.path),
             status_code=problem.status,
@@ -80,7 +84,8 @@ def install_error_handlers(app: FastAPI, render_html: HtmlRenderer) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        return respond(request, _problem_from_http(exc))
+        # Keeps e.g. the `Allow` header of a 405, which HTTP requires.
+        return respond(request, _problem_from_http(exc), exc.headers)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

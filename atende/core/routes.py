@@ -30,6 +30,7 @@ from atende.core.schemas import (
     LoginIn,
     MemberOut,
     MeOut,
+    PathId,
     RoleIn,
     SignupIn,
 )
@@ -152,7 +153,7 @@ async def list_members(principal: CurrentPrincipal, session: DbSession) -> list[
 
 @router.patch("/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def change_member_role(
-    user_id: int, body: RoleIn, request: Request, principal: HumanManager, session: DbSession
+    user_id: PathId, body: RoleIn, request: Request, principal: HumanManager, session: DbSession
 ) -> None:
     await accounts.change_role(
         session,
@@ -166,7 +167,7 @@ async def change_member_role(
 
 @router.delete("/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_member(
-    user_id: int, request: Request, principal: HumanManager, session: DbSession
+    user_id: PathId, request: Request, principal: HumanManager, session: DbSession
 ) -> None:
     await accounts.remove_member(
         session,
@@ -252,7 +253,7 @@ async def accept_invitation(
 
 @router.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_invitation(
-    invitation_id: int, request: Request, principal: HumanManager, session: DbSession
+    invitation_id: PathId, request: Request, principal: HumanManager, session: DbSession
 ) -> None:
     await accounts.revoke_invitation(
         session,
@@ -280,7 +281,7 @@ async def create_api_key(
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_api_key(
-    key_id: int, request: Request, principal: HumanManager, session: DbSession
+    key_id: PathId, request: Request, principal: HumanManager, session: DbSession
 ) -> None:
     await access.revoke_api_key(
         session, org_id=principal.org_id, key_id=key_id, actor=principal.actor(client_ip(request))

@@ -1,14 +1,39 @@
 """Request and response bodies of the core API."""
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from atende.core.models import Role
 
+# Ids in paths: anything outside a 64-bit id cannot exist, and the drivers refuse to bind it.
+MAX_ID = 2**63 - 1
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def check_storable(value: str) -> str:
+    """Text every database can store: no NUL (PostgreSQL refuses it) and valid Unicode (a lone
+    surrogate, which JSON can carry as `\\ud800`, cannot be encoded as UTF-8)."""
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text must be valid Unicode") from exc
+    return value
+
 
 class Strict(BaseModel):
+    """Base of request bodies: unknown fields are errors, text is trimmed and storable."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: object) -> object:
+        return check_storable(value) if isinstance(value, str) else value
 
 
 class LoginIn(Strict):
