@@ -1,0 +1,232 @@
+"""Walks every `/api/v1` route as the owner of another organisation (STYLE: "a test walks every
+endpoint as a user of another organisation").
+
+The route list comes from the application itself (`create_app().routes`, built in a subprocess
+with the test server's settings), so a new route is walked as soon as it exists. Each route
+with path parameters is called with the ids of resources that belong to organisation A, as
+the signed-in owner of organisation B, and must answer 404: not 403 (that would confirm the id
+exists), not 2xx. Afterwards the same calls made by A's owner must *not* be 404, which proves the
+ids were real. Routes without path parameters must show B only its own data (see the tests).
+
+How to register a new module's routes (the walk fails loudly until you do):
+
+1. Map each path parameter to a kind of resource in `PARAMS`, keyed by the route's path
+   template and the parameter name::
+
+       ("/api/v1/agents/{agent_id}", "agent_id"): "agent",
+
+2. Teach `Resources.create` how to make one resource of that kind in organisation A (an async
+   function in `CREATORS` taking the owner's `Tenant` and the server's base URL, returning the
+   id as a string)::
+
+       async def create_agent(owner: Tenant, base_url: str) -> str:
+           response = await owner.client.post("/api/v1/agents", json={"name": "A's agent"})
+           assert response.status_code == 201, response.text
+           return str(response.json()["id"])
+
+       CREATORS["agent"] = create_agent
+
+3. If the route takes a JSON body, give a valid one in `BODIES`, keyed by (method, template),
+   so that validation (422) does not hide the 404.
+
+4. A route that is deliberately not scoped by organisation (the id is itself the credential,
+   like an invitation token) goes into `UNSCOPED` with the reason; use that sparingly.
+"""
+
+import json
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import cache
+from string import Formatter
+from typing import Any
+
+import httpx
+
+from tests.support.server import Server
+from tests.support.tenants import Tenant, add_member, unique_email
+
+API_PREFIX = "/api/v1"
+
+# (path template, parameter) -> kind of resource
+PARAMS: dict[tuple[str, str], str] = {
+    ("/api/v1/members/{user_id}", "user_id"): "member",
+    ("/api/v1/invitations/{invitation_id}", "invitation_id"): "invitation",
+    ("/api/v1/api-keys/{key_id}", "key_id"): "api_key",
+}
+
+# (method, path template) -> a valid JSON body
+BODIES: dict[tuple[str, str], Any] = {
+    ("PATCH", "/api/v1/members/{user_id}"): {"role": "admin"},
+}
+
+# (method, path template) -> why the route is not scoped by organisation
+UNSCOPED: dict[tuple[str, str], str] = {
+    ("POST", "/api/v1/invitations/{token}/accept"): (
+        "the invitation token is the credential; it is a secret, not an id"
+    ),
+}
+
+Creator = Callable[[Tenant, str], Awaitable[str]]
+
+
+async def create_member(owner: Tenant, base_url: str) -> str:
+    client, user_id = await add_member(owner, base_url, "operator")
+    await client.aclose()
+    return str(user_id)
+
+
+async def create_invitation(owner: Tenant, base_url: str) -> str:
+    response = await owner.client.post("/api/v1/invitations", json={"email": unique_email()})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def create_api_key(owner: Tenant, base_url: str) -> str:
+    response = await owner.client.post("/api/v1/api-keys", json={"name": "A's key"})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+CREATORS: dict[str, Creator] = {
+    "member": create_member,
+    "invitation": create_invitation,
+    "api_key": create_api_key,
+}
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str
+
+    @property
+    def params(self) -> list[str]:
+        return [name for _, name, _, _ in Formatter().parse(self.path) if name]
+
+
+# Lists (method, path) of every route: plain Starlette routes (such as the SSE stream), the
+# routes of included routers (FastAPI >= 0.16x keeps included routers nested), and, in case that
+# private structure changes, everything in the OpenAPI document.
+_LIST_ROUTES = """
+import json
+from atende.app import create_app
+
+app = create_app()
+found = set()
+
+def walk(routes):
+    for route in routes:
+        if hasattr(route, "effective_route_contexts"):
+            for ctx in route.effective_route_contexts():
+                for method in getattr(ctx.original_route, "methods", None) or ():
+                    found.add((method, ctx.path))
+        elif getattr(route, "path", None):
+            for method in getattr(route, "methods", None) or ():
+                found.add((method, route.path))
+
+walk(app.routes)
+for path, operations in app.openapi()["paths"].items():
+    for method in operations:
+        found.add((method.upper(), path))
+print(json.dumps(sorted(found)))
+"""
+
+
+@cache
+def _routes_for(env_items: tuple[tuple[str, str], ...]) -> tuple[ApiRoute, ...]:
+    done = subprocess.run(
+        [sys.executable, "-c", _LIST_ROUTES],
+        env=dict(env_items),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    rows = json.loads(done.stdout.strip().splitlines()[-1])
+    return tuple(
+        ApiRoute(method, path)
+        for method, path in rows
+        if path.startswith(API_PREFIX + "/") and method not in ("HEAD", "OPTIONS")
+    )
+
+
+def api_routes(server: Server) -> list[ApiRoute]:
+    """Every route of the app under /api/v1 (OpenAPI or not, e.g. the SSE stream)."""
+    return list(_routes_for(tuple(sorted(server.env.items()))))
+
+
+def check_registrations(routes: list[ApiRoute]) -> None:
+    """Fails loudly when a route has a path parameter that nobody registered."""
+    missing = [
+        f"{r.method} {r.path}: {{{p}}}"
+        for r in routes
+        if (r.method, r.path) not in UNSCOPED
+        for p in r.params
+        if (r.path, p) not in PARAMS or PARAMS[(r.path, p)] not in CREATORS
+    ]
+    assert not missing, (
+        "These routes have path parameters the cross-organisation walk cannot fill; register "
+        "them in tests/support/crossorg.py (see its docstring):\n  " + "\n  ".join(missing)
+    )
+
+
+@dataclass
+class Resources:
+    """Resources of organisation A, made on demand, one fresh resource per route and kind (a
+    DELETE by A at the end must not break the check of the next route)."""
+
+    owner: Tenant
+    base_url: str
+    made: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    async def id_for(self, route: ApiRoute, param: str) -> str:
+        key = (route.method, route.path, param)
+        if key not in self.made:
+            self.made[key] = await CREATORS[PARAMS[(route.path, param)]](self.owner, self.base_url)
+        return self.made[key]
+
+    async def url(self, route: ApiRoute) -> str:
+        values = {p: await self.id_for(route, p) for p in route.params}
+        return route.path.format(**values)
+
+
+def _order(route: ApiRoute) -> int:
+    return ["GET", "POST", "PUT", "PATCH", "DELETE"].index(route.method)
+
+
+async def walk_as_other_org(server: Server, owner_a: Tenant, owner_b: Tenant) -> list[str]:
+    """Calls every id route with A's ids as B (must be 404), then as A (must not be 404).
+
+    Returns the routes walked (so the caller can assert the walk was not empty)."""
+    routes = api_routes(server)
+    check_registrations(routes)
+    resources = Resources(owner_a, server.base_url)
+    walked: list[tuple[ApiRoute, str]] = []
+    failures: list[str] = []
+    for route in sorted(routes, key=_order):
+        if not route.params or (route.method, route.path) in UNSCOPED:
+            continue
+        url = await resources.url(route)
+        body = BODIES.get((route.method, route.path))
+        response = await owner_b.client.request(route.method, url, json=body)
+        if response.status_code != 404:
+            failures.append(f"{route.method} {url} as B: {response.status_code} {response.text}")
+        elif not response.headers.get("content-type", "").startswith("application/problem+json"):
+            failures.append(f"{route.method} {url} as B: 404 is not problem+json")
+        walked.append((route, url))
+    for route, url in walked:
+        body = BODIES.get((route.method, route.path))
+        response = await owner_a.client.request(route.method, url, json=body)
+        if response.status_code == 404 or response.status_code >= 500:
+            failures.append(
+                f"{route.method} {url} as A (control): {response.status_code} {response.text}"
+            )
+    assert not failures, "Cross-organisation walk failed:\n  " + "\n  ".join(failures)
+    return [f"{route.method} {route.path}" for route, _ in walked]
+
+
+async def get_json(client: httpx.AsyncClient, path: str) -> Any:
+    response = await client.get(path)
+    assert response.status_code == 200, (path, response.text)
+    return response.json()
