@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from atende.core.settings import Settings
 from atende.realtime.hub import Hub
+from atende.realtime.sse import RawSendCapture
 
 
 class AtendeServer(uvicorn.Server):
@@ -25,7 +26,7 @@ class AtendeServer(uvicorn.Server):
 
 def run_server(app: FastAPI, settings: Settings) -> None:
     config = uvicorn.Config(
-        app,
+        RawSendCapture(app),
         host=settings.host,
         port=settings.port,
         proxy_headers=bool(settings.trusted_proxies),

@@ -89,9 +89,7 @@ async def test_api_key_receives_events(server: Server, tenant: Tenant) -> None:
     key = created.json()["key"]
     async with (
         httpx.AsyncClient(base_url=server.base_url, timeout=30) as api,
-        api.stream(
-            "GET", "/api/v1/events", headers={"Authorization": f"Bearer {key}"}
-        ) as response,
+        api.stream("GET", "/api/v1/events", headers={"Authorization": f"Bearer {key}"}) as response,
     ):
         assert response.status_code == 200
         events = iter_events(response)
@@ -108,7 +106,9 @@ async def test_api_key_receives_events(server: Server, tenant: Tenant) -> None:
         ({"Cookie": "atende_session=forged"}, 401),
     ],
 )
-async def test_stream_refuses_strangers(server: Server, headers: dict[str, str], status: int) -> None:
+async def test_stream_refuses_strangers(
+    server: Server, headers: dict[str, str], status: int
+) -> None:
     async with httpx.AsyncClient(base_url=server.base_url) as client:
         response = await client.get("/api/v1/events", headers=headers)
     assert response.status_code == status

@@ -43,6 +43,10 @@ class Client:
     gone: bool = False
 
 
+def body_message(data: bytes, *, more_body: bool = True) -> dict[str, Any]:
+    return {"type": "http.response.body", "body": data, "more_body": more_body}
+
+
 def encode_event(event: Event) -> bytes:
     data = json.dumps(
         {
@@ -137,10 +141,13 @@ class Hub:
     # --- delivery -------------------------------------------------------------------------------
 
     def _write(self, client: Client, data: bytes, *, more_body: bool = True) -> bool:
+        return self._send_now(client, body_message(data, more_body=more_body))
+
+    def _send_now(self, client: Client, message: dict[str, Any]) -> bool:
         """Writes without ever waiting: returns False (and drops the client) if it would block."""
         if client.dropped or client.finished or client.gone:
             return False
-        message = {"type": "http.response.body", "body": data, "more_body": more_body}
+        more_body = message["more_body"]
         coroutine = client.send(message)
         if not isinstance(coroutine, Coroutine):  # pragma: no cover - non-coroutine senders
             raise TypeError("ASGI send must be a coroutine function")
@@ -168,16 +175,28 @@ class Hub:
         if client.task is not None:
             client.task.cancel()
 
-    def _deliver(self, client: Client, events: list[tuple[int, bytes]]) -> None:
-        for seq, frame in events:
+    def _deliver(self, client: Client, events: list[tuple[int, dict[str, Any]]]) -> int:
+        """Writes the events the client has not seen; returns how many were written."""
+        written = 0
+        for seq, message in events:
             if seq <= client.last_seq:
                 continue
-            if not self._write(client, frame):
-                return
+            if not self._send_now(client, message):
+                break
             client.last_seq = seq
-            self._metrics.events_delivered.inc()
+            written += 1
+        return written
 
-    async def _read_events(self, org_id: int, after: int, limit: int) -> list[tuple[int, bytes]]:
+    def _deliver_all(self, clients: list[Client], events: list[tuple[int, dict[str, Any]]]) -> None:
+        # The hot loop of a broadcast: one ASGI message per event, shared by every client.
+        written = 0
+        for client in clients:
+            written += self._deliver(client, events)
+        self._metrics.events_delivered.inc(written)
+
+    async def _read_events(
+        self, org_id: int, after: int, limit: int
+    ) -> list[tuple[int, dict[str, Any]]]:
         async with self._database.unit_of_work(write=False) as session:
             rows = await session.scalars(
                 select(Event)
@@ -185,14 +204,18 @@ class Hub:
                 .order_by(Event.seq)
                 .limit(limit)
             )
-            return [(event.seq, encode_event(event)) for event in rows]
+            return [(event.seq, body_message(encode_event(event))) for event in rows]
 
-    async def _catch_up(self, client: Client) -> None:
-        while not (client.dropped or client.finished or client.gone):
-            events = await self._read_events(client.org_id, client.last_seq, CATCH_UP_BATCH)
-            self._deliver(client, events)
+    async def _catch_up(self, org_id: int, clients: list[Client]) -> None:
+        """One read per organisation for a whole batch of new clients (thousands may arrive
+        at once after a restart); each gets the events after its own `last_seq`."""
+        after = min(client.last_seq for client in clients)
+        while True:
+            events = await self._read_events(org_id, after, CATCH_UP_BATCH)
+            self._deliver_all(clients, events)
             if len(events) < CATCH_UP_BATCH:
                 return
+            after = events[-1][0]
 
     async def _read_loop(self) -> None:
         while True:
@@ -207,26 +230,30 @@ class Hub:
 
     async def _process(self) -> None:
         catching_up, self._catching_up = self._catching_up, []
+        by_org: dict[int, list[Client]] = {}
         for client in catching_up:
-            await self._catch_up(client)
-            self._go_live(client)
+            by_org.setdefault(client.org_id, []).append(client)
+        for org_id, clients in by_org.items():
+            await self._catch_up(org_id, clients)
+            for client in clients:
+                self._go_live(client)
         while self._dirty:
             org_id = self._dirty.pop()
-            clients = self._clients.get(org_id)
-            if not clients:
+            if not self._clients.get(org_id):
                 continue
             events = await self._read_events(org_id, self._cursor.get(org_id, 0), CATCH_UP_BATCH)
-            if not events:
+            live = self._clients.get(org_id)
+            if not events or not live:
                 continue
             self._cursor[org_id] = events[-1][0]
-            for client in list(clients):
-                self._deliver(client, events)
+            self._deliver_all(list(live), events)
             if len(events) == CATCH_UP_BATCH:
                 self._dirty.add(org_id)
 
     async def _heartbeat_loop(self) -> None:
+        heartbeat = body_message(HEARTBEAT)
         while True:
             await asyncio.sleep(self._heartbeat_seconds)
             for clients in list(self._clients.values()):
                 for client in list(clients):
-                    self._write(client, HEARTBEAT)
+                    self._send_now(client, heartbeat)

@@ -11,7 +11,7 @@ import logging
 
 from sqlalchemy import func, select
 from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from atende.core.access import Principal, principal_from_api_key, principal_from_session
 from atende.core.csrf import SESSION_COOKIE
@@ -21,6 +21,7 @@ from atende.realtime.hub import Client, Hub
 
 log = logging.getLogger("atende.realtime")
 
+RAW_SEND_KEY = "atende.raw_send"
 RETRY_MS = 2000
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -91,10 +92,14 @@ class EventStream:
             org_id=principal.org_id,
             role=principal.role,
             user_id=principal.user_id,
-            send=send,
+            # Body chunks skip the middleware chain (which only looks at the response start):
+            # each layer would add a coroutine per client per event.
+            send=scope.get(RAW_SEND_KEY, send),
             task=asyncio.current_task(),
             last_seq=after,
         )
+        # The stream lives for hours: keep nothing in this frame that it no longer needs.
+        del request, principal, hello
         self.hub.add(client)
         try:
             while (await receive())["type"] != "http.disconnect":
@@ -105,3 +110,15 @@ class EventStream:
             # Dropped by the hub as too slow: end here; the client reconnects and resumes.
         finally:
             self.hub.remove(client)
+
+
+class RawSendCapture:
+    """Outermost ASGI wrapper: keeps the server's own `send` in the scope for event streams."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope[RAW_SEND_KEY] = send
+        await self.app(scope, receive, send)
