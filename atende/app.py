@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retention.cancel()
             await hub.stop()
             await bus.stop()
+            await _app.state.login_limiter.aclose()
             await database.dispose()
 
     app = FastAPI(
@@ -78,7 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.bus = bus
     app.state.hub = hub
     app.state.secret_box = SecretBox(load_secret_keys(settings))
-    app.state.login_limiter = LoginRateLimiter(settings.login_rate_limit)
+    app.state.login_limiter = LoginRateLimiter(
+        settings.login_rate_limit, settings.rate_limit_storage
+    )
 
     install_error_handlers(app, render_error_page)
     app.include_router(health.router)

@@ -15,9 +15,13 @@ class LoginRateLimiter:
 
     def __init__(self, rate: str, storage_uri: str = "async+memory://") -> None:
         self._item = parse(rate)
-        storage = storage_from_string(storage_uri)
+        options: dict[str, str] = {}
+        if storage_uri.startswith("async+redis"):
+            options["implementation"] = "redispy"  # the redis client the project already uses
+        storage = storage_from_string(storage_uri, **options)
         if not isinstance(storage, Storage):
             raise ValueError(f"{storage_uri!r} is not an async storage (use async+...://)")
+        self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
 
     async def hit(self, *, ip: str, email: str) -> None:
@@ -32,5 +36,8 @@ class LoginRateLimiter:
         for key in keys:
             await self._limiter.hit(self._item, *key)
 
-    async def reset(self) -> None:
-        await self._limiter.storage.reset()
+    async def aclose(self) -> None:
+        # `limits` has no close(); its Redis bridge holds a redis-py client, which has one.
+        client = getattr(getattr(self._storage, "bridge", None), "storage", None)
+        if client is not None:
+            await client.aclose()

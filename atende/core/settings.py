@@ -45,16 +45,16 @@ class Settings(BaseSettings):
     login_rate_limit: str = Field(
         "10/minute", description="Sign-in attempts allowed per client address and per e-mail."
     )
+    rate_limit_storage: str = Field(
+        "async+memory://",
+        description="Where rate-limit counters live; `async+redis://127.0.0.1:6379` shares them "
+        "between processes.",
+    )
     event_retention_hours: int = Field(
         24, ge=1, description="How long stored events are kept for `Last-Event-ID` resume."
     )
     sse_heartbeat_seconds: float = Field(
         15.0, gt=0, description="Interval of SSE heartbeat comments on idle streams."
-    )
-    sse_client_buffer_events: int = Field(
-        256,
-        ge=1,
-        description="Events a slow SSE client may fall behind before it is disconnected to resume.",
     )
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ERROR).")
     log_json: bool = Field(True, description="Structured JSON logs; false prints plain lines.")
