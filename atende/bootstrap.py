@@ -58,7 +58,7 @@ def _read_stored(path: Path) -> str | None:
 
 
 async def create_user_in(
-    settings: Settings, email: str, name: str, password: str, organisation: str, role: str
+    settings: Settings, *, email: str, name: str, password: str, organisation: str, role: str
 ) -> int:
     database = Database(settings.resolved_database_url)
     try:

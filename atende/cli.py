@@ -74,7 +74,16 @@ def createuser(
 
     settings = get_settings()
     _migrate(settings)
-    org_id = asyncio.run(create_user_in(settings, email, name, password, organisation, role))
+    org_id = asyncio.run(
+        create_user_in(
+            settings,
+            email=email,
+            name=name,
+            password=password,
+            organisation=organisation,
+            role=role,
+        )
+    )
     typer.echo(f"created {email} as {role} of organisation {org_id}")
 
 
