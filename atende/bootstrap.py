@@ -58,7 +58,7 @@ def _read_stored(path: Path) -> str | None:
 
 
 async def create_user_in(
-    settings: Settings, *, email: str, name: str, password: str, organisation: str, role: str
+    settings: Settings, *, email: str, name: str, password: str, organisation: str, role: Role
 ) -> int:
     database = Database(settings.resolved_database_url)
     try:
@@ -69,7 +69,7 @@ async def create_user_in(
             if org is None:
                 org = await accounts.create_organisation(session, name=organisation)
             user = await accounts.create_user(session, email=email, name=name, password=password)
-            await accounts.add_member(session, org_id=org.id, user=user, role=Role(role))
+            await accounts.add_member(session, org_id=org.id, user=user, role=role)
             return org.id
     finally:
         await database.dispose()

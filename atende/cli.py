@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from atende.core.errors import Problem
+from atende.core.models import Role
 from atende.core.settings import Settings, get_settings
 
 app = typer.Typer(help="Atende: WhatsApp numbers answered by AI agents.", no_args_is_help=True)
@@ -67,24 +69,28 @@ def createuser(
     organisation: Annotated[str, typer.Option(help="Organisation to create or join")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
     name: str = "",
-    role: str = "owner",
+    role: Annotated[Role, typer.Option(help="Role in the organisation")] = Role.owner,
 ) -> None:
     """Create a user in an organisation (created if no organisation has that name)."""
     from atende.bootstrap import create_user_in
 
     settings = get_settings()
     _migrate(settings)
-    org_id = asyncio.run(
-        create_user_in(
-            settings,
-            email=email,
-            name=name,
-            password=password,
-            organisation=organisation,
-            role=role,
+    try:
+        org_id = asyncio.run(
+            create_user_in(
+                settings,
+                email=email,
+                name=name,
+                password=password,
+                organisation=organisation,
+                role=role,
+            )
         )
-    )
-    typer.echo(f"created {email} as {role} of organisation {org_id}")
+    except Problem as problem:
+        typer.echo(problem.detail, err=True)
+        raise typer.Exit(1) from problem
+    typer.echo(f"created {email} as {role.value} of organisation {org_id}")
 
 
 @apikey_app.command("create")
@@ -95,7 +101,11 @@ def apikey_create(
     """Create an API key; it is printed once."""
     from atende.bootstrap import create_key
 
-    key = asyncio.run(create_key(get_settings(), org_id, name))
+    try:
+        key = asyncio.run(create_key(get_settings(), org_id, name))
+    except Problem as problem:
+        typer.echo(problem.detail, err=True)
+        raise typer.Exit(1) from problem
     typer.echo(key)
 
 
