@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from atende.bootstrap import create_user_in
 from atende.core.db import utcnow
-from atende.core.models import UserSession
+from atende.core.models import Role, UserSession
 from atende.core.security import token_hash
 from atende.core.settings import Settings
 from tests.support.direct_db import direct_session, problem_of
@@ -183,7 +183,14 @@ async def test_secure_cookie_when_configured_always(closed_server: Server) -> No
         data_dir=closed_server.data_dir,
         secret_key=closed_server.env["ATENDE_SECRET_KEY"],
     )
-    await create_user_in(settings, email, "Sec", PASSWORD, "Closed Co", "owner")
+    await create_user_in(
+        settings,
+        email=email,
+        name="Sec",
+        password=PASSWORD,
+        organisation="Closed Co",
+        role=Role.owner,
+    )
     async with httpx.AsyncClient(base_url=closed_server.base_url) as client:
         response = await client.post(
             "/api/v1/auth/login", json={"email": email, "password": PASSWORD}

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from atende.bootstrap import create_user_in
+from atende.core.models import Role
 from atende.core.settings import Settings
 from tests.support.direct_db import problem_of
 from tests.support.server import Server, start_server, stop_server
@@ -42,7 +43,14 @@ async def account(server: Server) -> str:
         data_dir=server.data_dir,
         secret_key=server.env["ATENDE_SECRET_KEY"],
     )
-    await create_user_in(settings, email, "Limited", PASSWORD, "Limited", "owner")
+    await create_user_in(
+        settings,
+        email=email,
+        name="Limited",
+        password=PASSWORD,
+        organisation="Limited",
+        role=Role.owner,
+    )
     return email
 
 
