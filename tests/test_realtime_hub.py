@@ -130,3 +130,17 @@ async def test_finish_all_ends_streams(database: Database, hub: Any) -> None:
     await settle(lambda: hub_.client_count == 1)
     hub_.finish_all()
     assert conn.finished
+
+
+async def test_heartbeats_reach_idle_clients(database: Database) -> None:
+    hub = Hub(database, Metrics(), heartbeat_seconds=0.02)
+    await hub.start()
+    try:
+        async with database.unit_of_work() as session:
+            org_id = (await accounts.create_organisation(session, name="Quiet")).id
+        conn = FakeConnection()
+        hub.add(make_client(org_id, conn, last_seq=0))
+        await settle(lambda: conn.bodies.count(b": heartbeat\n\n") >= 2)
+        assert conn.seqs == []
+    finally:
+        await hub.stop()
