@@ -46,7 +46,8 @@ async def test_logs_are_json_lines_with_the_request_id(server: Server, tenant: T
     response = await tenant.client.get("/api/v1/me", headers={"X-Request-ID": "trace-me-123"})
     assert response.headers["x-request-id"] == "trace-me-123"
     generated = (await tenant.client.get("/api/v1/me")).headers["x-request-id"]
-    assert generated and generated != "trace-me-123"
+    assert generated
+    assert generated != "trace-me-123"
     lines = [json.loads(line) for line in server.log_text().splitlines() if line.startswith("{")]
     mine = [line for line in lines if line.get("request_id") == "trace-me-123"]
     assert mine, "no log line carries the request id"
