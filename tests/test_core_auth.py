@@ -200,3 +200,29 @@ async def test_secure_cookie_when_configured_always(closed_server: Server) -> No
     assert morsel["secure"] is True
     assert morsel["httponly"] is True
     assert morsel["samesite"].lower() == "lax"
+
+
+async def test_person_in_two_organisations_switches_between_them(
+    server: Server, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    invite = await other_tenant.client.post(
+        "/api/v1/invitations", json={"email": tenant.email, "role": "admin"}
+    )
+    token = invite.json()["url"].rsplit("/", 1)[1]
+    joined = await tenant.client.post(
+        f"/api/v1/invitations/{token}/accept", json={"password": tenant.password}
+    )
+    assert joined.status_code == 200, joined.text
+    orgs = (await tenant.client.get("/api/v1/me/organisations")).json()
+    assert {o["org_id"]: o["role"] for o in orgs} == {
+        tenant.org_id: "owner",
+        other_tenant.org_id: "admin",
+    }
+    assert [o["org_id"] for o in orgs if o["current"]] == [other_tenant.org_id]
+    switched = await tenant.client.post("/api/v1/auth/switch", json={"org_id": tenant.org_id})
+    assert switched.status_code == 200
+    assert (await tenant.client.get("/api/v1/me")).json()["org_id"] == tenant.org_id
+    # An organisation the person does not belong to is not found, and nothing changes.
+    stranger = await tenant.client.post("/api/v1/auth/switch", json={"org_id": 10**9})
+    assert stranger.status_code == 404
+    assert (await tenant.client.get("/api/v1/me")).json()["org_id"] == tenant.org_id

@@ -15,7 +15,7 @@ from atende.core.deps import (
     ManagerPrincipal,
     client_ip,
 )
-from atende.core.errors import InvalidCredentials, SignupDisabled
+from atende.core.errors import Forbidden, InvalidCredentials, NotFound, SignupDisabled
 from atende.core.models import Role
 from atende.core.ratelimit import LoginRateLimiter
 from atende.core.schemas import (
@@ -30,9 +30,11 @@ from atende.core.schemas import (
     LoginIn,
     MemberOut,
     MeOut,
+    OrganisationOut,
     PathId,
     RoleIn,
     SignupIn,
+    SwitchIn,
 )
 from atende.core.sessions import set_session_cookie
 
@@ -142,6 +144,41 @@ async def me(principal: CurrentPrincipal) -> MeOut:
         org_id=principal.org_id,
         role=principal.role,
         via_api_key=principal.is_api_key,
+    )
+
+
+@router.get("/me/organisations", response_model=list[OrganisationOut])
+async def my_organisations(
+    principal: CurrentPrincipal, session: DbSession
+) -> list[OrganisationOut]:
+    """The organisations the signed-in person belongs to (an API key sees only its own)."""
+    if principal.user_id is None:
+        org = await accounts.get_organisation(session, org_id=principal.org_id)
+        return [OrganisationOut(org_id=org.id, name=org.name, role=principal.role, current=True)]
+    return [
+        OrganisationOut(org_id=org.id, name=org.name, role=role, current=org.id == principal.org_id)
+        for org, role in await accounts.memberships_of(session, user_id=principal.user_id)
+    ]
+
+
+@router.post("/auth/switch", response_model=MeOut)
+async def switch_organisation(
+    body: SwitchIn, principal: CurrentPrincipal, session: DbSession
+) -> MeOut:
+    """Moves the signed-in session to another organisation the person belongs to."""
+    if principal.session_id is None or principal.user_id is None:
+        raise Forbidden("An API key belongs to one organisation; it cannot switch.")
+    role = await accounts.role_in(session, org_id=body.org_id, user_id=principal.user_id)
+    if role is None:
+        raise NotFound("Organisation not found.")
+    await access.switch_session_org(session, session_id=principal.session_id, org_id=body.org_id)
+    return MeOut(
+        user_id=principal.user_id,
+        name=principal.name,
+        email=principal.email,
+        org_id=body.org_id,
+        role=role,
+        via_api_key=False,
     )
 
 

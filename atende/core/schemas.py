@@ -65,6 +65,17 @@ class MeOut(BaseModel):
     via_api_key: bool
 
 
+class OrganisationOut(BaseModel):
+    org_id: int
+    name: str
+    role: Role
+    current: bool
+
+
+class SwitchIn(Strict):
+    org_id: int = Field(ge=1, le=2**63 - 1)
+
+
 class MemberOut(BaseModel):
     user_id: int
     name: str
