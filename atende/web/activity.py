@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atende.core import accounts
-from atende.core.events import Event
+from atende.core.events import Event, EventCounter
 
 RECENT_LIMIT = 15
 
@@ -22,6 +22,12 @@ class ActivityItem:
     # The member the event is about, by the name they have now (events of role changes and
     # removals carry only the id).
     member_name: str
+
+
+async def latest_event_seq(session: AsyncSession, *, org_id: int) -> int:
+    """The organisation's last event: a page reflects it; its stream resumes right after it."""
+    seq = await session.scalar(select(EventCounter.last_seq).where(EventCounter.org_id == org_id))
+    return int(seq or 0)
 
 
 async def recent_activity(

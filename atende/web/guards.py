@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from atende.core.access import Principal
-from atende.core.deps import OptionalPrincipal
+from atende.core.deps import DbSession, OptionalPrincipal
 from atende.core.errors import Forbidden, NotAuthenticated
+from atende.web.activity import latest_event_seq
 from atende.web.shell import login_redirect
 
 
@@ -18,10 +19,15 @@ async def on_sign_in_required(request: Request, exc: Exception) -> Response:
     return login_redirect(request)
 
 
-async def page_principal(principal: OptionalPrincipal) -> Principal:
+async def page_principal(
+    request: Request, principal: OptionalPrincipal, session: DbSession
+) -> Principal:
     # Pages are for people: an API key gets no page session.
     if principal is None or principal.is_api_key:
         raise SignInRequired("Sign in to see this page.")
+    # Read before the page's own queries: the page's event stream resumes after this point,
+    # so nothing that happens between rendering and connecting is missed.
+    request.state.event_seq = await latest_event_seq(session, org_id=principal.org_id)
     return principal
 
 

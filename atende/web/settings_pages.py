@@ -43,6 +43,7 @@ async def _members_context(session: DbSession, principal: Principal) -> dict[str
         "can_manage": principal.role.can_manage,
         "roles": _assignable_roles(principal),
         "error": "",
+        "oob_error": False,
     }
 
 
@@ -65,6 +66,7 @@ async def _after_member_change(
     if problem is None and not is_htmx(request):
         return redirect(request, "/settings/members")
     context = await _members_context(session, principal)
+    context["oob_error"] = is_htmx(request)  # also clears an earlier error once a change works
     status = 200
     if problem is not None:
         t = shell_of(request).translator(request)

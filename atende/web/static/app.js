@@ -7,6 +7,7 @@
   function banner(show) {
     var el = document.getElementById("live-banner");
     if (el) el.hidden = !show;
+    document.documentElement.setAttribute("data-live", show ? "down" : "open");
   }
 
   document.addEventListener("htmx:sseError", function () {
