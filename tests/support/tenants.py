@@ -35,9 +35,7 @@ def session_client(base_url: str) -> httpx.AsyncClient:
         if token and request.method not in ("GET", "HEAD", "OPTIONS"):
             request.headers.setdefault("X-CSRF-Token", token)
 
-    client = httpx.AsyncClient(
-        base_url=base_url, timeout=30, event_hooks={"request": [add_csrf]}
-    )
+    client = httpx.AsyncClient(base_url=base_url, timeout=30, event_hooks={"request": [add_csrf]})
     return client
 
 
