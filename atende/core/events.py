@@ -11,7 +11,17 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, insert, update
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -113,3 +123,36 @@ class MemberUpdated(EventPayload):
 class MemberRemoved(EventPayload):
     event_type: ClassVar[str] = "member.removed"
     user_id: int
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+async def latest_seq(session: AsyncSession, *, org_id: int) -> int:
+    """The organisation's last event: a page reflects it; its stream resumes right after it."""
+    seq = await session.scalar(select(EventCounter.last_seq).where(EventCounter.org_id == org_id))
+    return int(seq or 0)
+
+
+async def oldest_retained_seq(session: AsyncSession, *, org_id: int) -> int | None:
+    seq = await session.scalar(select(func.min(Event.seq)).where(Event.org_id == org_id))
+    return None if seq is None else int(seq)
+
+
+async def events_after(
+    session: AsyncSession, *, org_id: int, after: int, limit: int
+) -> list[Event]:
+    rows = await session.scalars(
+        select(Event)
+        .where(Event.org_id == org_id, Event.seq > after)
+        .order_by(Event.seq)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def recent_events(session: AsyncSession, *, org_id: int, limit: int) -> list[Event]:
+    rows = await session.scalars(
+        select(Event).where(Event.org_id == org_id).order_by(Event.seq.desc()).limit(limit)
+    )
+    return list(rows)

@@ -16,10 +16,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from atende.core.db import Database
-from atende.core.events import Event
+from atende.core.events import Event, events_after
 from atende.core.metrics import Metrics
 from atende.core.models import Role
 
@@ -198,12 +196,7 @@ class Hub:
         self, org_id: int, after: int, limit: int
     ) -> list[tuple[int, dict[str, Any]]]:
         async with self._database.unit_of_work(write=False) as session:
-            rows = await session.scalars(
-                select(Event)
-                .where(Event.org_id == org_id, Event.seq > after)
-                .order_by(Event.seq)
-                .limit(limit)
-            )
+            rows = await events_after(session, org_id=org_id, after=after, limit=limit)
             return [(event.seq, body_message(encode_event(event))) for event in rows]
 
     async def _catch_up(self, org_id: int, clients: list[Client]) -> None:

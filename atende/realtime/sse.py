@@ -9,14 +9,13 @@ import asyncio
 import json
 import logging
 
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from atende.core.access import Principal, principal_from_api_key, principal_from_session
 from atende.core.csrf import SESSION_COOKIE
 from atende.core.errors import PROBLEM_CONTENT_TYPE, InvalidInput, NotAuthenticated, Problem
-from atende.core.events import Event, EventCounter
+from atende.core.events import latest_seq, oldest_retained_seq
 from atende.realtime.hub import Client, Hub
 
 log = logging.getLogger("atende.realtime")
@@ -56,15 +55,10 @@ class EventStream:
                 principal = await principal_from_session(session, token=token)
             if principal is None:
                 raise NotAuthenticated("Sign in or send an API key to receive events.")
-            current = await session.scalar(
-                select(EventCounter.last_seq).where(EventCounter.org_id == principal.org_id)
-            )
-            current = current or 0
+            current = await latest_seq(session, org_id=principal.org_id)
             if last_id is None or last_id >= current:
                 return principal, current, False
-            oldest = await session.scalar(
-                select(func.min(Event.seq)).where(Event.org_id == principal.org_id)
-            )
+            oldest = await oldest_retained_seq(session, org_id=principal.org_id)
             lost = oldest is None or last_id < oldest - 1
             return principal, (current if lost else last_id), lost
 

@@ -4,11 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atende.core import accounts
-from atende.core.events import Event, EventCounter
+from atende.core.events import latest_seq, recent_events
 
 RECENT_LIMIT = 15
 
@@ -26,26 +25,20 @@ class ActivityItem:
 
 async def latest_event_seq(session: AsyncSession, *, org_id: int) -> int:
     """The organisation's last event: a page reflects it; its stream resumes right after it."""
-    seq = await session.scalar(select(EventCounter.last_seq).where(EventCounter.org_id == org_id))
-    return int(seq or 0)
+    return await latest_seq(session, org_id=org_id)
 
 
 async def recent_activity(
     session: AsyncSession, *, org_id: int, limit: int = RECENT_LIMIT
 ) -> list[ActivityItem]:
-    rows = await session.execute(
-        select(Event.seq, Event.type, Event.created_at, Event.payload)
-        .where(Event.org_id == org_id)
-        .order_by(Event.seq.desc())
-        .limit(limit)
-    )
-    events = list(rows.tuples())
+    events = await recent_events(session, org_id=org_id, limit=limit)
     if not events:
         return []
     names = {m.user_id: m.name for m in await accounts.list_members(session, org_id=org_id)}
     items = []
-    for seq, type_, at, payload in events:
+    for event in events:
+        payload = event.payload
         user_id = payload.get("user_id")
         name = str(payload.get("name") or names.get(user_id, "") if user_id else "")
-        items.append(ActivityItem(seq, type_, at, payload, name))
+        items.append(ActivityItem(event.seq, event.type, event.created_at, payload, name))
     return items
