@@ -1,0 +1,1 @@
+"""WhatsApp provider adapters, one file each, behind the `Provider` protocol in `base`."""
