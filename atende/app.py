@@ -12,6 +12,7 @@ from atende.core import health
 from atende.core import routes as core_routes
 from atende.core.csrf import csrf_protect
 from atende.core.db import Database
+from atende.core.jobs_runner import JobRunner
 from atende.core.keys import load_secret_keys
 from atende.core.logging import configure_logging
 from atende.core.metrics import Metrics
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
     bus = InProcessBus()
     hub = Hub(database, metrics, settings.sse_heartbeat_seconds)
+    jobs = JobRunner(database)
 
     def announce(pending: dict[int, int], count: int) -> None:
         metrics.events_published.inc(count)
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await bus.start()
         await hub.start()
+        await jobs.start()
         retention = asyncio.create_task(
             retention_loop(
                 database,
@@ -60,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             retention.cancel()
+            await jobs.stop()
             await hub.stop()
             await bus.stop()
             await _app.state.login_limiter.aclose()
@@ -78,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.bus = bus
     app.state.hub = hub
+    app.state.jobs = jobs
     app.state.secret_box = SecretBox(load_secret_keys(settings))
     app.state.login_limiter = LoginRateLimiter(
         settings.login_rate_limit, settings.rate_limit_storage

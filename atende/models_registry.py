@@ -3,4 +3,5 @@
 
 def import_all_models() -> None:
     import atende.core.events
+    import atende.core.jobs
     import atende.core.models  # noqa: F401
