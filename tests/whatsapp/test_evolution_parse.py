@@ -1,0 +1,413 @@
+"""Evolution webhook bodies → normalised events: every fixture, every Baileys message type."""
+
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from atende.whatsapp.providers.base import (
+    ConnectionUpdate,
+    DeliveryStatus,
+    InboundMessage,
+    InstanceStatus,
+    MessageType,
+    OutboundEcho,
+    ProviderEvent,
+    QrUpdate,
+    StatusUpdate,
+    WebhookRejected,
+)
+from atende.whatsapp.providers.evolution import EvolutionProvider
+from tests.whatsapp.conftest import (
+    WEBHOOK_SECRET,
+    evolution_instance,
+    fixture_bytes,
+    fixture_dir,
+    fixture_json,
+    post,
+)
+
+MARIA = "5511999998888@s.whatsapp.net"
+SENT_AT = datetime(2026, 3, 9, 3, 35, 45, tzinfo=UTC)  # messageTimestamp 1773027345
+COVERED: set[str] = set()
+
+
+# Parsing makes no requests: this client never opens a connection.
+_PROVIDER = EvolutionProvider(httpx.AsyncClient())
+
+
+def provider() -> EvolutionProvider:
+    return _PROVIDER
+
+
+def parse_body(body: bytes) -> list[ProviderEvent]:
+    return provider().parse_webhook(evolution_instance(), post(body))
+
+
+def parse_fixture(name: str) -> list[ProviderEvent]:
+    COVERED.add(name)
+    return parse_body(fixture_bytes("evolution", name))
+
+
+def one_message(name: str) -> InboundMessage:
+    events = parse_fixture(name)
+    assert len(events) == 1
+    assert isinstance(events[0], InboundMessage)
+    return events[0]
+
+
+def test_text() -> None:
+    msg = one_message("messages-upsert-text.json")
+    assert msg.provider_message_id == "3EB0A1B2C3D4E5F60718"
+    assert (msg.chat_id, msg.sender_id, msg.phone) == (MARIA, MARIA, "5511999998888")
+    assert msg.type is MessageType.text
+    assert msg.text == "Oi, tudo bem?"
+    assert msg.sender_name == "Maria"
+    assert msg.timestamp == SENT_AT
+    assert not msg.from_me
+    assert not msg.is_group
+    assert msg.media is None
+    assert msg.reply_to is None
+
+
+def test_extended_text_legacy() -> None:
+    msg = one_message("messages-upsert-extended-text-legacy.json")
+    assert msg.provider_message_id == "3EB0LEGACY0000000001"
+    assert msg.type is MessageType.text
+    assert msg.text == "Qual o horário de funcionamento?"
+    assert msg.phone == "5511999998888"
+
+
+def test_from_phone_is_flagged_and_keeps_the_contact() -> None:
+    msg = one_message("messages-upsert-from-phone.json")
+    assert msg.from_me is True
+    assert msg.provider_message_id == "3EB0FROMPHONE0000003"
+    assert msg.text == "Oi Maria, aqui é a Ana da loja, vou te ajudar."
+    assert msg.chat_id == MARIA
+    assert msg.phone == "5511999998888"
+    assert msg.sender_name is None  # pushName is the business's own name here
+
+
+def test_group() -> None:
+    msg = one_message("messages-upsert-group.json")
+    assert msg.is_group is True
+    assert msg.chat_id == "120363025246125888@g.us"
+    assert msg.sender_id == "5511977776666@s.whatsapp.net"
+    assert msg.phone == "5511977776666"
+    assert msg.text == "Bom dia grupo"
+
+
+def test_image_with_inline_base64() -> None:
+    msg = one_message("messages-upsert-image.json")
+    assert msg.type is MessageType.image
+    assert msg.text == "Esse modelo tem em azul?"
+    assert msg.media is not None
+    assert msg.media.mime_type == "image/jpeg"
+    assert msg.media.data_base64 is not None
+    assert msg.media.data_base64.startswith("/9j/4AAQ")
+    assert msg.media.size == 48213
+    assert msg.provider_type == "imageMessage"
+
+
+def test_voice_note() -> None:
+    msg = one_message("messages-upsert-voice-note.json")
+    assert msg.type is MessageType.audio
+    assert msg.media is not None
+    assert msg.media.voice_note is True
+    assert msg.media.mime_type == "audio/ogg; codecs=opus"
+    assert msg.media.url == "https://mmg.whatsapp.net/v/t62.7117-24/def.enc"
+    assert msg.media.data_base64 is None
+    assert msg.extra["media_encrypted"] is True
+
+
+def test_lid_sender_uses_the_phone_from_remote_jid_alt() -> None:
+    msg = one_message("messages-upsert-lid.json")
+    assert msg.phone == "5511999998888"
+    assert msg.chat_id == MARIA
+    assert msg.extra["lid"] == "123456789012345@lid"
+    assert msg.text == "Vocês entregam em Campinas?"
+
+
+def test_lid_swapped_variant_is_the_same_contact() -> None:
+    body = fixture_json("evolution", "messages-upsert-lid.json")
+    key = body["data"]["key"]
+    key["remoteJid"], key["remoteJidAlt"] = key["remoteJidAlt"], key["remoteJid"]
+    (msg,) = parse_body(json.dumps(body).encode())
+    assert isinstance(msg, InboundMessage)
+    assert (msg.chat_id, msg.phone) == (MARIA, "5511999998888")
+    assert msg.extra["lid"] == "123456789012345@lid"
+
+
+def test_status_read() -> None:
+    events = parse_fixture("messages-update-read.json")
+    assert events == [
+        StatusUpdate(
+            provider_message_id="3EB0SENTBYAPI0000004",
+            status=DeliveryStatus.read,
+            timestamp=datetime(2026, 3, 9, 0, 35, 45, 123000, tzinfo=UTC),
+            chat_id=MARIA,
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("PENDING", DeliveryStatus.queued),
+        ("SERVER_ACK", DeliveryStatus.sent),
+        ("DELIVERY_ACK", DeliveryStatus.delivered),
+        ("READ", DeliveryStatus.read),
+        ("PLAYED", DeliveryStatus.read),
+        ("ERROR", DeliveryStatus.failed),
+        (3, DeliveryStatus.delivered),  # Baileys' numeric form
+    ],
+)
+def test_every_delivery_state(raw: object, expected: DeliveryStatus) -> None:
+    body = fixture_json("evolution", "messages-update-read.json")
+    body["data"]["status"] = raw
+    (update,) = parse_body(json.dumps(body).encode())
+    assert isinstance(update, StatusUpdate)
+    assert update.status is expected
+    assert (update.error is not None) == (expected is DeliveryStatus.failed)
+
+
+def test_status_falls_back_to_key_id() -> None:
+    body = fixture_json("evolution", "messages-update-read.json")
+    del body["data"]["keyId"]
+    body["data"]["key"] = {"id": "3EB0KEYID", "remoteJid": MARIA}
+    (update,) = parse_body(json.dumps(body).encode())
+    assert isinstance(update, StatusUpdate)
+    assert update.provider_message_id == "3EB0KEYID"
+
+
+def test_send_message_echo() -> None:
+    events = parse_fixture("send-message.json")
+    assert events == [OutboundEcho(provider_message_id="3EB0SENTBYAPI0000004", chat_id=MARIA)]
+
+
+def test_connection_open_with_phone() -> None:
+    events = parse_fixture("connection-update-open.json")
+    assert events == [ConnectionUpdate(InstanceStatus.connected, phone="5511888887777")]
+
+
+def test_connection_connecting() -> None:
+    assert parse_fixture("connection-update-connecting.json") == [
+        ConnectionUpdate(InstanceStatus.connecting)
+    ]
+
+
+def test_connection_closed_logged_out() -> None:
+    assert parse_fixture("connection-update-close-logged-out.json") == [
+        ConnectionUpdate(InstanceStatus.disconnected, reason="Logged out on the phone — scan again")
+    ]
+
+
+def test_connection_refused_qr_limit() -> None:
+    (update,) = parse_fixture("connection-update-refused-qr-limit.json")
+    assert isinstance(update, ConnectionUpdate)
+    assert update.status is InstanceStatus.error
+    assert update.reason is not None
+    assert "QR code" in update.reason
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (403, "banned"),
+        (408, "timed out"),
+        (440, "replaced"),
+        (500, "Bad session"),
+        (515, "Restart"),
+    ],
+)
+def test_disconnect_reasons(code: int, words: str) -> None:
+    body = fixture_json("evolution", "connection-update-close-logged-out.json")
+    body["data"]["statusReason"] = code
+    (update,) = parse_body(json.dumps(body).encode())
+    assert isinstance(update, ConnectionUpdate)
+    assert update.reason is not None
+    assert words in update.reason
+
+
+def test_qrcode_updated() -> None:
+    assert parse_fixture("qrcode-updated.json") == [
+        QrUpdate("2@Xy1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789,abc=,def=,ghi=")
+    ]
+
+
+def test_qrcode_limit_reached_is_an_error() -> None:
+    assert parse_fixture("qrcode-limit-reached.json") == [
+        ConnectionUpdate(InstanceStatus.error, reason="QR code limit reached, please login again")
+    ]
+
+
+# -- message types beyond the fixtures ----------------------------------------------------------
+
+
+def upsert(message: dict[str, Any], message_type: str, **data: Any) -> InboundMessage:
+    body = fixture_json("evolution", "messages-upsert-text.json")
+    body["data"]["message"] = message
+    body["data"]["messageType"] = message_type
+    body["data"].update(data)
+    (msg,) = parse_body(json.dumps(body).encode())
+    assert isinstance(msg, InboundMessage)
+    return msg
+
+
+def test_video_document_sticker() -> None:
+    video = upsert({"videoMessage": {"mimetype": "video/mp4", "caption": "olha"}}, "videoMessage")
+    assert (video.type, video.text) == (MessageType.video, "olha")
+    doc = upsert(
+        {"documentMessage": {"mimetype": "application/pdf", "fileName": "nota.pdf"}},
+        "documentMessage",
+    )
+    assert doc.type is MessageType.document
+    assert doc.media is not None
+    assert doc.media.filename == "nota.pdf"
+    sticker = upsert({"stickerMessage": {"url": "https://x/s.enc"}}, "stickerMessage")
+    assert sticker.type is MessageType.sticker
+    assert sticker.media is not None
+    assert sticker.media.mime_type == "image/webp"
+
+
+def test_document_with_caption_wrapper() -> None:
+    inner = {
+        "documentMessage": {"mimetype": "application/pdf", "fileName": "a.pdf", "caption": "c"}
+    }
+    msg = upsert({"documentWithCaptionMessage": {"message": inner}}, "documentWithCaptionMessage")
+    assert (msg.type, msg.text) == (MessageType.document, "c")
+    assert msg.provider_type == "documentWithCaptionMessage"
+
+
+def test_location() -> None:
+    loc = {
+        "degreesLatitude": -23.55,
+        "degreesLongitude": -46.63,
+        "name": "Loja",
+        "address": "Rua A",
+    }
+    msg = upsert({"locationMessage": loc}, "locationMessage")
+    assert msg.type is MessageType.location
+    assert msg.extra == {
+        "latitude": -23.55,
+        "longitude": -46.63,
+        "name": "Loja",
+        "address": "Rua A",
+    }
+
+
+def test_contacts() -> None:
+    card = {"displayName": "João", "vcard": "BEGIN:VCARD\nFN:João\nEND:VCARD"}
+    one = upsert({"contactMessage": card}, "contactMessage")
+    assert (one.type, one.text) == (MessageType.contact, "João")
+    assert one.extra["vcards"] == [card["vcard"]]
+    many = upsert(
+        {"contactsArrayMessage": {"contacts": [card, {**card, "displayName": "Ana"}]}},
+        "contactsArrayMessage",
+    )
+    assert many.text == "João, Ana"
+    assert len(many.extra["vcards"]) == 2
+
+
+def test_reaction() -> None:
+    msg = upsert(
+        {"reactionMessage": {"key": {"id": "3EB0TARGET", "remoteJid": MARIA}, "text": "👍"}},
+        "reactionMessage",
+    )
+    assert (msg.type, msg.text, msg.reaction_to) == (MessageType.reaction, "👍", "3EB0TARGET")
+
+
+def test_revoke_deletes() -> None:
+    msg = upsert(
+        {"protocolMessage": {"key": {"id": "3EB0GONE"}, "type": "REVOKE"}}, "protocolMessage"
+    )
+    assert msg.deletes == "3EB0GONE"
+
+
+def test_edits_in_both_forms() -> None:
+    edit = {
+        "key": {"id": "3EB0OLD"},
+        "type": "MESSAGE_EDIT",
+        "editedMessage": {"conversation": "novo"},
+    }
+    direct = upsert({"protocolMessage": edit}, "protocolMessage")
+    assert (direct.edit_of, direct.text, direct.type) == ("3EB0OLD", "novo", MessageType.text)
+    wrapped = upsert({"editedMessage": {"message": {"protocolMessage": edit}}}, "editedMessage")
+    assert (wrapped.edit_of, wrapped.text) == ("3EB0OLD", "novo")
+
+
+def test_reply_to_from_context_info() -> None:
+    ext = {"text": "sim", "contextInfo": {"stanzaId": "3EB0QUOTED", "participant": MARIA}}
+    msg = upsert({"extendedTextMessage": ext}, "extendedTextMessage")
+    assert msg.reply_to == "3EB0QUOTED"
+    data_level = upsert({"conversation": "sim"}, "conversation", contextInfo={"stanzaId": "3EB0Q2"})
+    assert data_level.reply_to == "3EB0Q2"
+
+
+def test_unknown_type_is_unsupported_not_dropped() -> None:
+    msg = upsert({"pollCreationMessageV3": {"name": "?"}}, "pollCreationMessageV3")
+    assert msg.type is MessageType.unsupported
+    assert msg.provider_type == "pollCreationMessageV3"
+    assert msg.provider_message_id == "3EB0A1B2C3D4E5F60718"
+
+
+def test_uppercase_and_url_event_names() -> None:
+    for name in ("MESSAGES_UPSERT", "messages-upsert"):
+        body = fixture_json("evolution", "messages-upsert-text.json")
+        body["event"] = name
+        (msg,) = parse_body(json.dumps(body).encode())
+        assert isinstance(msg, InboundMessage)
+        assert msg.text == "Oi, tudo bem?"
+
+
+def test_unknown_events_are_ignored() -> None:
+    body = {"event": "presence.update", "instance": "agent-01", "data": {"id": "x"}}
+    assert parse_body(json.dumps(body).encode()) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b'{"data": {}}', "body.event is missing"),
+        (b'{"event": "messages.upsert"}', "body.data is missing"),
+        (b'{"event": 7, "data": {}}', "body.event must be a non-empty string"),
+        (b'{"event": "messages.upsert", "data": "x"}', "body.data must be an object"),
+        (b'{"event": "messages.upsert", "data": {"key": {}}}', "body.data.key.id is missing"),
+    ],
+)
+def test_malformed_bodies_are_rejected_with_a_reason(body: bytes, reason: str) -> None:
+    with pytest.raises(WebhookRejected) as caught:
+        parse_body(body)
+    assert caught.value.status == 400
+    assert reason in caught.value.reason
+
+
+def test_wrong_timestamp_type_is_rejected() -> None:
+    body = copy.deepcopy(fixture_json("evolution", "messages-upsert-text.json"))
+    body["data"]["messageTimestamp"] = [1]
+    with pytest.raises(WebhookRejected, match="messageTimestamp"):
+        parse_body(json.dumps(body).encode())
+
+
+def test_secret_header_is_required() -> None:
+    p, inst = provider(), evolution_instance()
+    body = fixture_bytes("evolution", "messages-upsert-text.json")
+    p.verify_webhook(inst, post(body, {"x-atende-secret": WEBHOOK_SECRET}))
+    for headers in ({}, {"x-atende-secret": "wrong"}, {"x-atende-secret": ""}):
+        with pytest.raises(WebhookRejected) as caught:
+            p.verify_webhook(inst, post(body, headers))
+        assert caught.value.status == 401
+    with pytest.raises(WebhookRejected) as caught:
+        p.answer_handshake(inst, post(b""))
+    assert caught.value.status == 405
+
+
+def test_every_fixture_is_covered() -> None:
+    # Runs last in this module (pytest keeps file order): each fixture was parsed above.
+    names = {p.name for p in fixture_dir("evolution").glob("*.json")}
+    assert names - COVERED == set()
