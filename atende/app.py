@@ -27,6 +27,7 @@ from atende.realtime.retention import retention_loop
 from atende.realtime.routes import event_routes
 from atende.web import setup_web
 from atende.web.errors import render_error_page
+from atende.whatsapp.runtime import setup_whatsapp
 
 RETENTION_SWEEP_SECONDS = 600.0
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await hub.stop()
             await bus.stop()
             await _app.state.login_limiter.aclose()
+            await whatsapp.aclose()
             await database.dispose()
 
     app = FastAPI(
@@ -92,8 +94,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(core_routes.router)
     app.router.routes.extend(event_routes(hub))
+    whatsapp = setup_whatsapp(
+        app, settings=settings, database=database, box=app.state.secret_box, jobs=jobs
+    )
     setup_web(app, settings)
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        per_prefix={"/webhooks/": settings.webhook_max_body_bytes},
+    )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

@@ -4,4 +4,6 @@
 def import_all_models() -> None:
     import atende.core.events
     import atende.core.jobs
-    import atende.core.models  # noqa: F401
+    import atende.core.models
+    import atende.inbox.models
+    import atende.whatsapp.models  # noqa: F401

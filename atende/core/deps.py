@@ -112,3 +112,11 @@ OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal, scop
 CurrentPrincipal = Annotated[Principal, Depends(current_principal, scope="function")]
 ManagerPrincipal = Annotated[Principal, Depends(manager_principal, scope="function")]
 HumanManager = Annotated[Principal, Depends(human_manager, scope="function")]
+
+
+async def end_transaction_before_io(session: AsyncSession) -> None:
+    """Commits what the request did so far (e.g. an API key's use), so that no transaction,
+    and on SQLite no write lock, is held while a route waits on the network. Later use of the
+    session starts a new transaction, committed by the unit of work as usual."""
+    if session.in_transaction():
+        await session.commit()

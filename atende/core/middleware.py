@@ -103,20 +103,31 @@ class BodyLimitMiddleware:
 
     DRAIN_FACTOR = 8
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, per_prefix: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Larger allowances for some paths (provider webhooks carry media inline).
+        self.per_prefix = per_prefix or {}
+
+    def _limit_for(self, path: str) -> int:
+        for prefix, limit in self.per_prefix.items():
+            if path.startswith(prefix):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = self._limit_for(scope["path"])
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
-            if not length.isdigit() or int(length) > self.max_bytes:
-                if length.isdigit() and int(length) <= self.max_bytes * self.DRAIN_FACTOR:
-                    await self._drain(receive, 0)
-                await self._reject(scope, send)
+            if not length.isdigit() or int(length) > limit:
+                if length.isdigit() and int(length) <= limit * self.DRAIN_FACTOR:
+                    await self._drain(receive, 0, limit)
+                await self._reject(scope, send, limit)
                 return
             await self.app(scope, receive, send)
             return
@@ -129,10 +140,10 @@ class BodyLimitMiddleware:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > limit:
                 if message.get("more_body", False):
-                    await self._drain(receive, size)
-                await self._reject(scope, send)
+                    await self._drain(receive, size, limit)
+                await self._reject(scope, send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -149,9 +160,9 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _drain(self, receive: Receive, size: int) -> None:
+    async def _drain(self, receive: Receive, size: int, limit: int) -> None:
         """Reads and drops the rest of a refused body, up to the drain allowance."""
-        while size <= self.max_bytes * self.DRAIN_FACTOR:
+        while size <= limit * self.DRAIN_FACTOR:
             message = await receive()
             if message["type"] != "http.request":
                 return
@@ -159,8 +170,8 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 return
 
-    async def _reject(self, scope: Scope, send: Send) -> None:
-        problem = PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes.")
+    async def _reject(self, scope: Scope, send: Send, limit: int) -> None:
+        problem = PayloadTooLarge(f"The request body is larger than {limit} bytes.")
         log.warning("body too large", extra={"path": scope["path"]})
         body = json.dumps(problem.to_dict(scope["path"])).encode()
         await send(

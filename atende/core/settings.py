@@ -42,6 +42,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body accepted (bytes); larger is 413."
     )
+    webhook_max_body_bytes: int = Field(
+        33_554_432,
+        ge=1024,
+        description="Largest provider webhook body (bytes); media arrive inline as base64.",
+    )
+    media_max_bytes: int = Field(
+        16_777_216, ge=1024, description="Largest media file stored from a provider (bytes)."
+    )
+    send_rate_limit: str = Field(
+        "60/minute",
+        description="Messages one number may send, to protect it from WhatsApp's spam bans.",
+    )
+    cloud_graph_url: str = Field(
+        "https://graph.facebook.com", description="Meta Graph API base URL (Cloud API provider)."
+    )
     login_rate_limit: str = Field(
         "10/minute", description="Sign-in attempts allowed per client address and per e-mail."
     )

@@ -54,11 +54,26 @@ PARAMS: dict[tuple[str, str], str] = {
     ("/api/v1/members/{user_id}", "user_id"): "member",
     ("/api/v1/invitations/{invitation_id}", "invitation_id"): "invitation",
     ("/api/v1/api-keys/{key_id}", "key_id"): "api_key",
+    **{
+        (path, "instance_id"): "instance"
+        for path in (
+            "/api/v1/instances/{instance_id}",
+            "/api/v1/instances/{instance_id}/connect",
+            "/api/v1/instances/{instance_id}/disconnect",
+            "/api/v1/sandbox/{instance_id}/messages",
+            "/api/v1/sandbox/{instance_id}/read",
+            "/api/v1/sandbox/{instance_id}/scan",
+        )
+    },
 }
 
 # (method, path template) -> a valid JSON body
 BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/members/{user_id}"): {"role": "admin"},
+    ("PATCH", "/api/v1/instances/{instance_id}"): {"name": "Renamed"},
+    ("POST", "/api/v1/sandbox/{instance_id}/messages"): {"from": "+5511987654321", "text": "oi"},
+    ("POST", "/api/v1/sandbox/{instance_id}/read"): {"customer": "+5511987654321"},
+    ("POST", "/api/v1/sandbox/{instance_id}/scan"): {"code": "not-the-code"},
 }
 
 # (method, path template) -> why the route is not scoped by organisation
@@ -89,7 +104,14 @@ async def create_api_key(owner: Tenant, base_url: str) -> str:
     return str(response.json()["id"])
 
 
+async def create_instance(owner: Tenant, base_url: str) -> str:
+    response = await owner.client.post("/api/v1/instances", json={"name": "A's number"})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 CREATORS: dict[str, Creator] = {
+    "instance": create_instance,
     "member": create_member,
     "invitation": create_invitation,
     "api_key": create_api_key,

@@ -1,0 +1,41 @@
+"""Events of the inbox module (schemas registered with the outbox)."""
+
+from typing import ClassVar
+
+from atende.core.events import EventPayload, event_schema
+
+
+@event_schema
+class MessageCreated(EventPayload):
+    event_type: ClassVar[str] = "message.created"
+    message_id: int
+    conversation_id: int
+    contact_id: int
+    instance_id: int
+    direction: str
+    author: str
+    type: str
+    text: str | None
+    status: str
+    at: str
+
+
+@event_schema
+class MessageStatusChanged(EventPayload):
+    event_type: ClassVar[str] = "message.status"
+    message_id: int
+    conversation_id: int
+    status: str
+    error: str | None = None
+
+
+@event_schema
+class ConversationUpdated(EventPayload):
+    event_type: ClassVar[str] = "conversation.updated"
+    conversation_id: int
+    contact_id: int
+    instance_id: int
+    mode: str
+    unread_count: int
+    last_message_preview: str
+    last_message_at: str | None

@@ -1,0 +1,84 @@
+"""Tables of the inbox module: contacts, conversations and messages as people see them."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from atende.core.db import Base, UTCDateTime, utcnow
+from atende.core.models import BigId
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("instance_id", "contact_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    # One person, however WhatsApp spells their id: the E.164 number (Brazilian mobiles with the
+    # 9th digit), or the raw id when no number is known (@lid, groups).
+    contact_key: Mapped[str] = mapped_column(String(120))
+    wa_id: Mapped[str] = mapped_column(String(120))  # the chat id to write to
+    phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    is_group: Mapped[bool] = mapped_column(default=False)
+    opted_out: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("contact_id"),
+        Index("ix_conversations_org_last", "org_id", "last_message_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    mode: Mapped[str] = mapped_column(String(8), default="bot")
+    assignee_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    unread_count: Mapped[int] = mapped_column(default=0)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_message_preview: Mapped[str] = mapped_column(String(200), default="")
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    bot_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # Providers retry: one row per provider message id and instance, whatever arrives twice.
+        UniqueConstraint("instance_id", "provider_message_id"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    author: Mapped[str] = mapped_column(String(8))  # contact | agent | operator | system
+    type: Mapped[str] = mapped_column(String(12))
+    text: Mapped[str | None] = mapped_column(Text, default=None)
+    media: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    provider_message_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    status: Mapped[str] = mapped_column(String(10))
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
+    reply_to_provider_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    sender_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,423 @@
+"""The inbox module's public functions: contacts, conversations and messages.
+
+The WhatsApp module stores what providers deliver through `record_inbound` / `record_status`;
+anyone who wants a message sent queues it with `queue_outbound` (a row first, then a job of
+kind `whatsapp.send` that the WhatsApp module runs). Every change writes its event in the
+same transaction.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atende.core.db import utcnow
+from atende.core.errors import NotFound
+from atende.core.events import record_event
+from atende.core.jobs import enqueue
+from atende.core.sql import insert_ignoring_conflicts
+from atende.inbox.events import ConversationUpdated, MessageCreated, MessageStatusChanged
+from atende.inbox.models import Contact, Conversation, Message
+from atende.inbox.phones import contact_key
+
+SEND_JOB = "whatsapp.send"
+PREVIEW_CHARS = 120
+# Delivery states only move forward; `failed` may replace `queued` or `sent`, nothing later.
+STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class InboundInput:
+    provider_message_id: str
+    chat_id: str
+    phone_digits: str | None
+    sender_name: str | None
+    type: str
+    text: str | None
+    timestamp: datetime
+    media: dict[str, Any] | None = None
+    extra: dict[str, Any] | None = None
+    from_me: bool = False
+    is_group: bool = False
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    message_id: int
+    conversation_id: int
+    contact_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundToSend:
+    message_id: int
+    org_id: int
+    instance_id: int
+    conversation_id: int
+    to: str
+    type: str
+    text: str | None
+    media: dict[str, Any] | None
+    status: str
+    reply_to_provider_id: str | None
+    last_inbound_at: datetime | None
+
+
+def preview_of(type_: str, text: str | None) -> str:
+    body = (text or "").strip().replace("\n", " ")
+    return (body or f"[{type_}]")[:PREVIEW_CHARS]
+
+
+async def ensure_conversation(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    instance_id: int,
+    wa_id: str,
+    phone_digits: str | None = None,
+    name: str | None = None,
+    is_group: bool = False,
+) -> tuple[Contact, Conversation]:
+    """The contact (one per person, however WhatsApp spells their id) and its conversation."""
+    key, phone = contact_key(wa_id, phone_digits)
+    await session.execute(
+        insert_ignoring_conflicts(session, Contact).values(
+            org_id=org_id,
+            instance_id=instance_id,
+            contact_key=key,
+            wa_id=wa_id,
+            phone=phone,
+            name=(name or "")[:200],
+            is_group=is_group,
+            opted_out=False,
+            created_at=utcnow(),
+        )
+    )
+    contact = await session.scalar(
+        select(Contact).where(Contact.instance_id == instance_id, Contact.contact_key == key)
+    )
+    assert contact is not None
+    if name and not contact.name:
+        contact.name = name[:200]
+    if "@lid" not in wa_id:  # reply where the person writes from, not to an opaque @lid id
+        contact.wa_id = wa_id
+    await session.execute(
+        insert_ignoring_conflicts(session, Conversation).values(
+            org_id=org_id,
+            instance_id=instance_id,
+            contact_id=contact.id,
+            mode="bot",
+            unread_count=0,
+            last_message_preview="",
+            created_at=utcnow(),
+        )
+    )
+    conversation = await session.scalar(
+        select(Conversation).where(Conversation.contact_id == contact.id)
+    )
+    assert conversation is not None
+    return contact, conversation
+
+
+async def _announce_conversation(session: AsyncSession, conversation: Conversation) -> None:
+    await record_event(
+        session,
+        org_id=conversation.org_id,
+        payload=ConversationUpdated(
+            conversation_id=conversation.id,
+            contact_id=conversation.contact_id,
+            instance_id=conversation.instance_id,
+            mode=conversation.mode,
+            unread_count=conversation.unread_count,
+            last_message_preview=conversation.last_message_preview,
+            last_message_at=(
+                conversation.last_message_at.isoformat() if conversation.last_message_at else None
+            ),
+        ),
+    )
+
+
+async def _announce_message(session: AsyncSession, message: Message, contact_id: int) -> None:
+    await record_event(
+        session,
+        org_id=message.org_id,
+        payload=MessageCreated(
+            message_id=message.id,
+            conversation_id=message.conversation_id,
+            contact_id=contact_id,
+            instance_id=message.instance_id,
+            direction=message.direction,
+            author=message.author,
+            type=message.type,
+            text=message.text,
+            status=message.status,
+            at=message.sent_at.isoformat(),
+        ),
+    )
+
+
+async def record_inbound(
+    session: AsyncSession, *, org_id: int, instance_id: int, inbound: InboundInput
+) -> StoredMessage | None:
+    """Stores a message a provider delivered, once: None when it was stored already."""
+    seen = await session.scalar(
+        select(Message.id).where(
+            Message.instance_id == instance_id,
+            Message.provider_message_id == inbound.provider_message_id,
+        )
+    )
+    if seen is not None:
+        return None
+    contact, conversation = await ensure_conversation(
+        session,
+        org_id=org_id,
+        instance_id=instance_id,
+        wa_id=inbound.chat_id,
+        phone_digits=None if inbound.is_group else inbound.phone_digits,
+        name=None if inbound.from_me or inbound.is_group else inbound.sender_name,
+        is_group=inbound.is_group,
+    )
+    now = utcnow()
+    message_id = await session.scalar(
+        insert_ignoring_conflicts(session, Message)
+        .values(
+            org_id=org_id,
+            instance_id=instance_id,
+            conversation_id=conversation.id,
+            # Typed on the paired phone: a person of the business wrote it.
+            direction="out" if inbound.from_me else "in",
+            author="operator" if inbound.from_me else "contact",
+            type=inbound.type,
+            text=inbound.text,
+            media=inbound.media,
+            extra={**(inbound.extra or {}), "sender_name": inbound.sender_name}
+            if inbound.is_group
+            else inbound.extra,
+            provider_message_id=inbound.provider_message_id,
+            status="sent" if inbound.from_me else "delivered",
+            reply_to_provider_id=inbound.reply_to,
+            sent_at=inbound.timestamp,
+            created_at=now,
+        )
+        .returning(Message.id)
+    )
+    if message_id is None:  # a concurrent delivery of the same message won
+        return None
+    message = await session.get(Message, message_id)
+    assert message is not None
+    conversation.last_message_at = inbound.timestamp
+    conversation.last_message_preview = preview_of(inbound.type, inbound.text)
+    if inbound.from_me:
+        if conversation.mode == "bot":  # an operator answered from the phone: the bot pauses
+            conversation.mode = "human"
+    else:
+        conversation.unread_count += 1
+        conversation.last_inbound_at = inbound.timestamp
+        if conversation.mode == "closed":
+            conversation.mode = "bot"
+    await session.flush()
+    await _announce_message(session, message, contact.id)
+    await _announce_conversation(session, conversation)
+    return StoredMessage(message.id, conversation.id, contact.id)
+
+
+async def record_status(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    instance_id: int,
+    provider_message_id: str,
+    status: str,
+    error: str | None = None,
+) -> bool:
+    """Applies a delivery receipt; False if the message is unknown or the state is older."""
+    message = await session.scalar(
+        select(Message).where(
+            Message.org_id == org_id,
+            Message.instance_id == instance_id,
+            Message.provider_message_id == provider_message_id,
+        )
+    )
+    if message is None or not _moves_forward(message.status, status):
+        return False
+    await _set_status(session, message, status, error)
+    return True
+
+
+def _moves_forward(current: str, new: str) -> bool:
+    if new == "failed":
+        return current in ("queued", "sending", "sent")
+    if current in ("failed",) or new not in STATUS_RANK:
+        return False
+    return STATUS_RANK[new] > STATUS_RANK.get(current, 0)
+
+
+async def _set_status(
+    session: AsyncSession, message: Message, status: str, error: str | None
+) -> None:
+    message.status = status
+    message.error = error[:500] if error else None
+    await session.flush()
+    await record_event(
+        session,
+        org_id=message.org_id,
+        payload=MessageStatusChanged(
+            message_id=message.id,
+            conversation_id=message.conversation_id,
+            status=status,
+            error=message.error,
+        ),
+    )
+
+
+async def queue_outbound(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    conversation_id: int,
+    author: str,
+    text: str | None,
+    type_: str = "text",
+    media: dict[str, Any] | None = None,
+    sender_user_id: int | None = None,
+    reply_to_provider_id: str | None = None,
+) -> int:
+    """A message to send: stored as `queued`, sent by a job (retries, at most once)."""
+    conversation = await session.scalar(
+        select(Conversation).where(
+            Conversation.id == conversation_id, Conversation.org_id == org_id
+        )
+    )
+    if conversation is None:
+        raise NotFound("Conversation not found.")
+    now = utcnow()
+    message = Message(
+        org_id=org_id,
+        instance_id=conversation.instance_id,
+        conversation_id=conversation.id,
+        direction="out",
+        author=author,
+        type=type_,
+        text=text,
+        media=media,
+        status="queued",
+        reply_to_provider_id=reply_to_provider_id,
+        sender_user_id=sender_user_id,
+        sent_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    conversation.last_message_at = now
+    conversation.last_message_preview = preview_of(type_, text)
+    await session.flush()
+    await enqueue(
+        session,
+        kind=SEND_JOB,
+        key=f"send:message:{message.id}",
+        payload={"message_id": message.id},
+        org_id=org_id,
+    )
+    await _announce_message(session, message, conversation.contact_id)
+    await _announce_conversation(session, conversation)
+    return message.id
+
+
+async def outbound_to_send(session: AsyncSession, *, message_id: int) -> OutboundToSend | None:
+    row = (
+        await session.execute(
+            select(Message, Contact.wa_id, Conversation.last_inbound_at)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Contact, Contact.id == Conversation.contact_id)
+            .where(Message.id == message_id, Message.direction == "out")
+        )
+    ).first()
+    if row is None:
+        return None
+    message, wa_id, last_inbound_at = row
+    return OutboundToSend(
+        message_id=message.id,
+        org_id=message.org_id,
+        instance_id=message.instance_id,
+        conversation_id=message.conversation_id,
+        to=wa_id,
+        type=message.type,
+        text=message.text,
+        media=message.media,
+        status=message.status,
+        reply_to_provider_id=message.reply_to_provider_id,
+        last_inbound_at=last_inbound_at,
+    )
+
+
+async def mark_outbound(
+    session: AsyncSession,
+    *,
+    message_id: int,
+    status: str,
+    provider_message_id: str | None = None,
+    error: str | None = None,
+) -> None:
+    """The sender's progress: `sending` (claimed), then `sent` or `failed` with the reason."""
+    message = await session.get(Message, message_id)
+    if message is None:
+        raise NotFound("Message not found.")
+    if provider_message_id:
+        message.provider_message_id = provider_message_id
+    if status == "sending":  # internal: not announced, never shown as a state of its own
+        message.status = status
+        await session.flush()
+        return
+    await _set_status(session, message, status, error)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLine:
+    id: int
+    direction: str
+    author: str
+    type: str
+    text: str | None
+    status: str
+    error: str | None
+    provider_message_id: str | None
+    at: datetime
+
+
+async def chats_of_instance(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    instance_id: int,
+    contact_wa_id: str | None = None,
+    limit: int = 200,
+) -> dict[str, list[ChatLine]]:
+    """Recent messages per contact (keyed by phone, or id when unknown), oldest first."""
+    query = (
+        select(Message, Contact.phone, Contact.wa_id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .where(Message.org_id == org_id, Message.instance_id == instance_id)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    if contact_wa_id is not None:
+        key, _phone = contact_key(contact_wa_id)
+        query = query.where(Contact.contact_key == key)
+    chats: dict[str, list[ChatLine]] = {}
+    for message, phone, wa_id in (await session.execute(query)).tuples():
+        line = ChatLine(
+            message.id,
+            message.direction,
+            message.author,
+            message.type,
+            message.text,
+            "sending" if message.status == "sending" else message.status,
+            message.error,
+            message.provider_message_id,
+            message.sent_at,
+        )
+        chats.setdefault(phone or wa_id, []).insert(0, line)
+    return chats

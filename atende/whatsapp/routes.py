@@ -1,0 +1,179 @@
+"""REST API of the WhatsApp module: instances and their lifecycle, and provider webhooks."""
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import PlainTextResponse
+
+from atende.core.deps import (
+    CurrentPrincipal,
+    DbSession,
+    ManagerPrincipal,
+    client_ip,
+    end_transaction_before_io,
+)
+from atende.core.errors import Problem
+from atende.core.schemas import PathId
+from atende.whatsapp import service
+from atende.whatsapp.intake import Intake
+from atende.whatsapp.providers.base import (
+    ConnectionUpdate,
+    InstanceStatus,
+    ProviderError,
+    WebhookRequest,
+)
+from atende.whatsapp.runtime import whatsapp_of
+from atende.whatsapp.schemas import InstanceIn, InstanceOut, InstancePatch
+
+router = APIRouter(prefix="/api/v1", tags=["instances"])
+webhooks = APIRouter(tags=["webhooks"])
+
+
+class ProviderUnavailable(Problem):
+    status, code, title = 502, "provider-error", "The WhatsApp provider refused or failed"
+
+
+@router.post("/instances", response_model=InstanceOut, status_code=201)
+async def create_instance(
+    body: InstanceIn, request: Request, principal: ManagerPrincipal, session: DbSession
+) -> InstanceOut:
+    wa = whatsapp_of(request)
+    instance = await service.create_instance(
+        session,
+        org_id=principal.org_id,
+        data=body,
+        box=wa.box,
+        actor=principal.actor(client_ip(request)),
+    )
+    return service.instance_out(instance, wa.box, wa.base_url)
+
+
+@router.get("/instances", response_model=list[InstanceOut])
+async def list_instances(
+    request: Request, principal: CurrentPrincipal, session: DbSession
+) -> list[InstanceOut]:
+    wa = whatsapp_of(request)
+    rows = await service.list_instances(session, org_id=principal.org_id)
+    return [service.instance_out(row, wa.box, wa.base_url) for row in rows]
+
+
+@router.get("/instances/{instance_id}", response_model=InstanceOut)
+async def get_instance(
+    instance_id: PathId, request: Request, principal: CurrentPrincipal, session: DbSession
+) -> InstanceOut:
+    wa = whatsapp_of(request)
+    row = await service.get_instance(session, org_id=principal.org_id, instance_id=instance_id)
+    return service.instance_out(row, wa.box, wa.base_url)
+
+
+@router.patch("/instances/{instance_id}", response_model=InstanceOut)
+async def update_instance(
+    instance_id: PathId,
+    body: InstancePatch,
+    request: Request,
+    principal: ManagerPrincipal,
+    session: DbSession,
+) -> InstanceOut:
+    wa = whatsapp_of(request)
+    row = await service.update_instance(
+        session,
+        org_id=principal.org_id,
+        instance_id=instance_id,
+        data=body,
+        box=wa.box,
+        actor=principal.actor(client_ip(request)),
+    )
+    return service.instance_out(row, wa.box, wa.base_url)
+
+
+@router.delete("/instances/{instance_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_instance(
+    instance_id: PathId, request: Request, principal: ManagerPrincipal, session: DbSession
+) -> None:
+    await service.delete_instance(
+        session,
+        org_id=principal.org_id,
+        instance_id=instance_id,
+        actor=principal.actor(client_ip(request)),
+    )
+
+
+@router.post("/instances/{instance_id}/connect", response_model=InstanceOut)
+async def connect_instance(
+    instance_id: PathId, request: Request, principal: ManagerPrincipal, session: DbSession
+) -> InstanceOut:
+    """Starts pairing: the answer (and then `instance.qr` / `instance.status` events) carries
+    the QR code to scan, or `connected` when the provider needs none."""
+    wa = whatsapp_of(request)
+    instance = await service.get_instance(session, org_id=principal.org_id, instance_id=instance_id)
+    ref = service.instance_ref(instance, wa.box, wa.base_url)
+    await service.apply_connection(session, instance, ConnectionUpdate(InstanceStatus.connecting))
+    await end_transaction_before_io(session)
+    try:
+        result = await wa.providers.get(instance.provider).connect(ref)
+    except ProviderError as error:
+        instance = await service.get_instance(
+            session, org_id=principal.org_id, instance_id=instance_id
+        )
+        await service.apply_connection(
+            session, instance, ConnectionUpdate(InstanceStatus.error, reason=error.reason)
+        )
+        await end_transaction_before_io(session)
+        raise ProviderUnavailable(error.reason) from error
+    instance = await service.get_instance(session, org_id=principal.org_id, instance_id=instance_id)
+    if result.qr is not None:
+        await service.apply_qr(session, instance, result.qr)
+    else:
+        await service.apply_connection(
+            session, instance, ConnectionUpdate(result.status, phone=result.phone)
+        )
+    return service.instance_out(instance, wa.box, wa.base_url)
+
+
+@router.post("/instances/{instance_id}/disconnect", response_model=InstanceOut)
+async def disconnect_instance(
+    instance_id: PathId, request: Request, principal: ManagerPrincipal, session: DbSession
+) -> InstanceOut:
+    wa = whatsapp_of(request)
+    instance = await service.get_instance(session, org_id=principal.org_id, instance_id=instance_id)
+    ref = service.instance_ref(instance, wa.box, wa.base_url)
+    await end_transaction_before_io(session)
+    try:
+        await wa.providers.get(instance.provider).disconnect(ref)
+    except ProviderError as error:
+        raise ProviderUnavailable(error.reason) from error
+    instance = await service.get_instance(session, org_id=principal.org_id, instance_id=instance_id)
+    await service.apply_connection(
+        session, instance, ConnectionUpdate(InstanceStatus.disconnected, reason=None)
+    )
+    return service.instance_out(instance, wa.box, wa.base_url)
+
+
+async def _webhook_request(request: Request) -> WebhookRequest:
+    return WebhookRequest(
+        method=request.method,
+        path=request.url.path,
+        query=dict(request.query_params),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=await request.body(),
+    )
+
+
+@webhooks.get("/webhooks/{provider}/{instance_id}", response_class=PlainTextResponse)
+async def webhook_handshake(provider: str, instance_id: PathId, request: Request) -> str:
+    """Cloud API's verification: answers `hub.challenge` when `hub.verify_token` matches."""
+    intake: Intake = whatsapp_of(request).intake
+    return await intake.handshake(
+        provider=provider, instance_id=instance_id, request=await _webhook_request(request)
+    )
+
+
+@webhooks.post("/webhooks/{provider}/{instance_id}")
+async def webhook_receive(provider: str, instance_id: PathId, request: Request) -> Response:
+    """Provider deliveries: 200 only once what they carry is committed."""
+    intake: Intake = whatsapp_of(request).intake
+    result = await intake.receive(
+        provider=provider, instance_id=instance_id, request=await _webhook_request(request)
+    )
+    return Response(
+        content=f'{{"stored":{result.stored},"duplicates":{result.duplicates}}}',
+        media_type="application/json",
+    )

@@ -1,0 +1,66 @@
+"""The WhatsApp module's per-process parts, created once by the app and kept in its state."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+
+from atende.core.db import Database
+from atende.core.jobs_runner import JobRunner
+from atende.core.ratelimit import async_rate_storage, close_rate_storage
+from atende.core.security import SecretBox
+from atende.core.settings import Settings
+from atende.inbox.service import SEND_JOB
+from atende.whatsapp.intake import Intake
+from atende.whatsapp.providers.registry import Providers
+from atende.whatsapp.sender import Sender
+
+
+@dataclass
+class WhatsApp:
+    providers: Providers
+    intake: Intake
+    sender: Sender
+    box: SecretBox
+    base_url: str
+
+    async def aclose(self) -> None:
+        await self.providers.aclose()
+        await close_rate_storage(self.sender.rate_storage)
+
+
+def whatsapp_of(request: Request) -> WhatsApp:
+    whatsapp: WhatsApp = request.app.state.whatsapp
+    return whatsapp
+
+
+def setup_whatsapp(
+    app: FastAPI, *, settings: Settings, database: Database, box: SecretBox, jobs: JobRunner
+) -> WhatsApp:
+    from atende.whatsapp.routes import router, webhooks
+    from atende.whatsapp.sandbox_routes import router as sandbox_router
+
+    providers = Providers(cloud_graph_url=settings.cloud_graph_url)
+    intake = Intake(
+        database=database,
+        providers=providers,
+        box=box,
+        base_url=settings.base_url,
+        media_root=Path(settings.data_dir) / "media",
+        media_max_bytes=settings.media_max_bytes,
+    )
+    sender = Sender(
+        database=database,
+        providers=providers,
+        box=box,
+        base_url=settings.base_url,
+        rate=settings.send_rate_limit,
+        rate_storage=async_rate_storage(settings.rate_limit_storage),
+    )
+    jobs.register(SEND_JOB, sender)
+    whatsapp = WhatsApp(providers, intake, sender, box, settings.base_url)
+    app.state.whatsapp = whatsapp
+    app.include_router(router)
+    app.include_router(sandbox_router)
+    app.include_router(webhooks)
+    return whatsapp

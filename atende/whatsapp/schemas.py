@@ -1,0 +1,62 @@
+"""Request and response bodies of the WhatsApp API."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from atende.core.schemas import Strict
+
+ProviderName = Literal["sandbox", "evolution", "cloud"]
+SECRET_KEYS = frozenset({"api_key", "access_token", "app_secret", "verify_token"})
+
+
+class InstanceIn(Strict):
+    name: str = Field(min_length=1, max_length=120)
+    provider: ProviderName = "sandbox"
+    external_name: str = Field(default="", max_length=120)
+    config: dict[str, str] = Field(default_factory=dict, max_length=20)
+
+
+class InstancePatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    config: dict[str, str] | None = Field(default=None, max_length=20)
+
+
+class InstanceOut(BaseModel):
+    id: int
+    name: str
+    provider: str
+    external_name: str
+    status: str
+    status_reason: str | None
+    phone: str | None
+    agent_id: int | None
+    qr_code: str | None = Field(description="QR text to render while pairing (status `qr`).")
+    qr_expires_at: datetime | None
+    webhook_url: str
+    config: dict[str, str] = Field(description="Provider settings; secrets masked.")
+    created_at: datetime
+
+
+class SandboxMessageIn(Strict):
+    from_: str = Field(alias="from", min_length=3, max_length=32, pattern=r"^\+?[0-9]{3,20}$")
+    name: str = Field(default="", max_length=120)
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class SandboxMessageOut(BaseModel):
+    id: int
+    direction: str
+    author: str
+    type: str
+    text: str | None
+    status: str
+    error: str | None
+    provider_message_id: str | None
+    at: datetime
+
+
+class SandboxChatOut(BaseModel):
+    customer: str
+    messages: list[SandboxMessageOut]
