@@ -151,6 +151,11 @@ def _message(message: JsonObject, names: dict[str, str], where: str, k: int) -> 
 
 
 def _content(message: JsonObject, kind: str, at: str) -> dict[str, Any]:
+    if kind == "contacts":  # an array, unlike every other type's content object
+        cards = [c for c in opt_list(message, "contacts", at) if isinstance(c, dict)]
+        names = [n.get("formatted_name") for c in cards if isinstance(n := c.get("name"), dict)]
+        text = ", ".join(n for n in names if isinstance(n, str)) or None
+        return {"type": MessageType.contact, "text": text, "extra": {"contacts": cards}}
     body = opt_obj(message, kind, at) if kind in message else {}
     here = f"{at}.{kind}"
     if kind == "text":
@@ -173,11 +178,6 @@ def _content(message: JsonObject, kind: str, at: str) -> dict[str, Any]:
         }
         text = " — ".join(v for v in (place, address) if v) or None
         return {"type": MessageType.location, "text": text, "extra": location}
-    if kind == "contacts":
-        cards = [c for c in opt_list(message, "contacts", at) if isinstance(c, dict)]
-        names = [n.get("formatted_name") for c in cards if isinstance(n := c.get("name"), dict)]
-        text = ", ".join(n for n in names if isinstance(n, str)) or None
-        return {"type": MessageType.contact, "text": text, "extra": {"contacts": cards}}
     if kind == "reaction":
         return {
             "type": MessageType.reaction,
