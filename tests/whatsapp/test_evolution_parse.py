@@ -354,6 +354,28 @@ def test_unknown_type_is_unsupported_not_dropped() -> None:
     assert msg.provider_message_id == "3EB0A1B2C3D4E5F60718"
 
 
+def test_group_key_distribution_is_not_the_content() -> None:
+    body = fixture_json("evolution", "messages-upsert-group.json")
+    del body["data"]["messageType"]
+    body["data"]["message"] = {
+        "senderKeyDistributionMessage": {"groupId": "120363025246125888@g.us"},
+        "conversation": "Bom dia grupo",
+    }
+    (msg,) = parse_body(json.dumps(body).encode())
+    assert isinstance(msg, InboundMessage)
+    assert msg.text == "Bom dia grupo"
+
+
+def test_status_stories_and_signalling_are_not_chat_messages() -> None:
+    body = fixture_json("evolution", "messages-upsert-text.json")
+    body["data"]["key"]["remoteJid"] = "status@broadcast"
+    assert parse_body(json.dumps(body).encode()) == []
+    body = fixture_json("evolution", "messages-upsert-text.json")
+    body["data"]["message"] = {"protocolMessage": {"type": "HISTORY_SYNC_NOTIFICATION"}}
+    body["data"]["messageType"] = "protocolMessage"
+    assert parse_body(json.dumps(body).encode()) == []
+
+
 def test_uppercase_and_url_event_names() -> None:
     for name in ("MESSAGES_UPSERT", "messages-upsert"):
         body = fixture_json("evolution", "messages-upsert-text.json")

@@ -81,7 +81,9 @@ _WRAPPERS = {
     "documentWithCaptionMessage",
 }
 # Keys Evolution adds next to the content, never the content itself.
-_NOT_CONTENT = {"messageContextInfo", "base64", "mediaUrl"}
+_NOT_CONTENT = {"messageContextInfo", "base64", "mediaUrl", "senderKeyDistributionMessage"}
+# Not chats: contacts' status stories and channels.
+_NOT_CHATS = ("@broadcast", "@newsletter")
 _REVOKE = ("REVOKE", 0)
 _EDIT = ("MESSAGE_EDIT", 14)
 
@@ -95,7 +97,7 @@ def parse(body: bytes) -> list[ProviderEvent]:
     name = event.strip().lower().replace("_", ".").replace("-", ".")
     when = iso_datetime(envelope.get("date_time"))
     if name == "messages.upsert":
-        return [_upsert(item, where) for item, where in _items(data)]
+        return [m for item, where in _items(data) if (m := _upsert(item, where))]
     if name == "messages.update":
         return [u for item, where in _items(data) if (u := _update(item, where, when))]
     if name == "send.message":
@@ -128,11 +130,13 @@ def jid_phone(jid: str | None) -> str | None:
     return digits(jid.split("@", 1)[0].split(":", 1)[0]) or None
 
 
-def _upsert(data: JsonObject, where: str) -> InboundMessage:
+def _upsert(data: JsonObject, where: str) -> InboundMessage | None:
     key = req_obj(data, "key", where)
     kw = f"{where}.key"
     message_id = req_str(key, "id", kw)
     remote = req_str(key, "remoteJid", kw)
+    if remote.endswith(_NOT_CHATS):
+        return None
     alt = opt_str(key, "remoteJidAlt", kw)
     from_me = opt_bool(key, "fromMe", kw)
     is_group = remote.endswith("@g.us")
@@ -162,6 +166,8 @@ def _upsert(data: JsonObject, where: str) -> InboundMessage:
     context = opt_obj(data, "contextInfo", where)
     reply_to = fields.pop("reply_to", None) or opt_str(context, "stanzaId", f"{where}.contextInfo")
     fields_extra = fields.pop("extra", {})
+    if fields["type"] is None:
+        return None
     return InboundMessage(
         provider_message_id=message_id,
         chat_id=chat_id,
@@ -287,7 +293,8 @@ def _protocol(body: JsonObject, at: str, depth: int) -> dict[str, Any]:
         fields.setdefault("type", MessageType.text)
         fields["edit_of"] = target
         return fields
-    return {"type": MessageType.unsupported}
+    # Other protocol messages (history sync, key shares ...) are WhatsApp's own signalling.
+    return {"type": None}
 
 
 def _update(data: JsonObject, where: str, when: datetime | None) -> StatusUpdate | None:
