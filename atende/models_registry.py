@@ -3,6 +3,7 @@
 
 def import_all_models() -> None:
     import atende.core.events
+    import atende.core.idempotency
     import atende.core.jobs
     import atende.core.models
     import atende.inbox.models

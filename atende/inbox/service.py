@@ -112,6 +112,7 @@ async def ensure_conversation(
             mode="bot",
             unread_count=0,
             last_message_preview="",
+            last_message_at=utcnow(),
             created_at=utcnow(),
         )
     )
@@ -122,7 +123,7 @@ async def ensure_conversation(
     return contact, conversation
 
 
-async def _announce_conversation(session: AsyncSession, conversation: Conversation) -> None:
+async def announce_conversation(session: AsyncSession, conversation: Conversation) -> None:
     await record_event(
         session,
         org_id=conversation.org_id,
@@ -220,7 +221,7 @@ async def record_inbound(
             conversation.mode = "bot"
     await session.flush()
     await _announce_message(session, message, contact.id)
-    await _announce_conversation(session, conversation)
+    await announce_conversation(session, conversation)
     return StoredMessage(message.id, conversation.id, contact.id)
 
 
@@ -321,7 +322,7 @@ async def queue_outbound(
         org_id=org_id,
     )
     await _announce_message(session, message, conversation.contact_id)
-    await _announce_conversation(session, conversation)
+    await announce_conversation(session, conversation)
     return message.id
 
 

@@ -65,6 +65,16 @@ PARAMS: dict[tuple[str, str], str] = {
             "/api/v1/sandbox/{instance_id}/scan",
         )
     },
+    **{
+        (path, "conversation_id"): "conversation"
+        for path in (
+            "/api/v1/conversations/{conversation_id}",
+            "/api/v1/conversations/{conversation_id}/messages",
+            "/api/v1/conversations/{conversation_id}/takeover",
+            "/api/v1/conversations/{conversation_id}/release",
+            "/api/v1/conversations/{conversation_id}/close",
+        )
+    },
 }
 
 # (method, path template) -> a valid JSON body
@@ -74,6 +84,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/sandbox/{instance_id}/messages"): {"from": "+5511987654321", "text": "oi"},
     ("POST", "/api/v1/sandbox/{instance_id}/read"): {"customer": "+5511987654321"},
     ("POST", "/api/v1/sandbox/{instance_id}/scan"): {"code": "not-the-code"},
+    ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"text": "hello"},
 }
 
 # (method, path template) -> why the route is not scoped by organisation
@@ -110,7 +121,21 @@ async def create_instance(owner: Tenant, base_url: str) -> str:
     return str(response.json()["id"])
 
 
+async def create_conversation(owner: Tenant, base_url: str) -> str:
+    instance_id = await create_instance(owner, base_url)
+    connect = await owner.client.post(f"/api/v1/instances/{instance_id}/connect")
+    code = connect.json()["qr_code"]
+    await owner.client.post(f"/api/v1/sandbox/{instance_id}/scan", json={"code": code})
+    sent = await owner.client.post(
+        f"/api/v1/sandbox/{instance_id}/messages", json={"from": "+5511912345678", "text": "oi"}
+    )
+    assert sent.status_code == 201, sent.text
+    page = await owner.client.get("/api/v1/conversations", params={"instance_id": instance_id})
+    return str(page.json()["items"][0]["id"])
+
+
 CREATORS: dict[str, Creator] = {
+    "conversation": create_conversation,
     "instance": create_instance,
     "member": create_member,
     "invitation": create_invitation,
