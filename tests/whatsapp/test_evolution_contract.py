@@ -242,3 +242,14 @@ async def test_answer_without_message_id_is_not_retried(
     with pytest.raises(ProviderError) as caught:
         await evolution.send_text(instance_of(fake_evolution), to=MARIA, text="x")
     assert caught.value.retryable is False
+
+
+async def test_misconfigured_base_url_is_not_retryable(http_client: httpx.AsyncClient) -> None:
+    evolution = EvolutionProvider(http_client)
+    inst = evolution_instance("ftp://evolution.example")
+    with pytest.raises(ProviderError) as caught:
+        await evolution.send_text(inst, to=MARIA, text="x")
+    assert caught.value.retryable is False
+    status = await evolution.status(inst)  # shown on the instance, not raised
+    assert status.status is InstanceStatus.error
+    assert status.reason is not None

@@ -179,6 +179,8 @@ async def send(
     """One request; transport failures become retryable `ProviderError`s."""
     try:
         return await client.request(method, url, timeout=request_timeout, **kwargs)
+    except httpx.UnsupportedProtocol as exc:  # a misconfigured base URL: retrying cannot help
+        raise ProviderError(f"{what}: {exc}", retryable=False) from None
     except httpx.TimeoutException:
         raise ProviderError(f"{what}: timed out", retryable=True) from None
     except httpx.TransportError as exc:
