@@ -338,32 +338,43 @@ async def test_two_runners_on_one_database_never_run_a_job_twice(
 ) -> None:
     other = Database(database_url)  # another process: its own engine and connections
     executions: Counter[str] = Counter()
+    per_runner: Counter[str] = Counter()
     in_flight: set[str] = set()
     overlaps: list[str] = []
 
-    async def handler(job: Job) -> None:
-        if job.key in in_flight:
-            overlaps.append(job.key)
-        in_flight.add(job.key)
-        executions[job.key] += 1
-        await asyncio.sleep(0.002)
-        in_flight.discard(job.key)
+    def handler_of(name: str) -> Callable[[Job], Awaitable[None]]:
+        async def handler(job: Job) -> None:
+            if job.key in in_flight:
+                overlaps.append(job.key)
+            in_flight.add(job.key)
+            executions[job.key] += 1
+            per_runner[name] += 1
+            await asyncio.sleep(0.005)
+            in_flight.discard(job.key)
 
-    first = await start(runners, database, kind, handler, poll_seconds=0.05)
+        return handler
+
+    async def add_many(keys: list[str]) -> None:
+        async with database.unit_of_work() as session:
+            for key in keys:
+                await enqueue(session, kind=kind, key=key, payload={})
+
+    keys = [f"{kind}:{n}" for n in range(200)]
+    await add_many(keys[:100])
+    first = await start(runners, database, kind, handler_of("first"), poll_seconds=0.05)
     second = JobRunner(other, **{**FAST, "poll_seconds": 0.05})
-    second.register(kind, handler)
+    second.register(kind, handler_of("second"))
     try:
         await second.start()
-        keys = [f"{kind}:{n}" for n in range(200)]
-        for chunk in range(0, 200, 20):
-            async with database.unit_of_work() as session:
-                for key in keys[chunk : chunk + 20]:
-                    await enqueue(session, kind=kind, key=key, payload={})
+        for chunk in range(100, 200, 20):  # more work arrives while both are busy
+            await add_many(keys[chunk : chunk + 20])
         await settle(lambda: sum(executions.values()) >= 200, timeout=30)
         await settle(lambda: first.running_count == second.running_count == 0)
         assert overlaps == []
         assert set(executions) == set(keys)
         assert all(count == 1 for count in executions.values())
+        assert per_runner["first"] > 0
+        assert per_runner["second"] > 0
     finally:
         await second.stop(grace_seconds=0)
         await other.dispose()
@@ -423,6 +434,38 @@ async def test_a_long_job_extends_its_lease_and_is_not_taken_over(
     finally:
         await eager.stop(grace_seconds=0)
         await other.dispose()
+
+
+async def test_a_runner_that_lost_its_lease_cancels_the_handler(
+    database: Database, kind: str, runners: list[JobRunner]
+) -> None:
+    key = f"{kind}:taken-over"
+    started = asyncio.Event()
+    cancelled: list[int] = []
+
+    async def slow(job: Job) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.append(job.attempt)
+            raise
+
+    runner = await start(runners, database, kind, slow, lease_seconds=0.2)
+    await add(database, kind, key)
+    await asyncio.wait_for(started.wait(), 5)
+    # Another runner took the job over (its claim bumped the attempt, the fencing token).
+    async with database.unit_of_work() as session:
+        await session.execute(
+            update(JobRecord)
+            .where(JobRecord.key == key)
+            .values(attempts=JobRecord.attempts + 1, lease_until=utcnow() + timedelta(hours=1))
+        )
+    await settle(lambda: cancelled == [1])
+    await settle(lambda: runner.running_count == 0)
+    info = await status(database, key)
+    assert info.status == JobStatus.running  # the new owner's outcome is not overwritten
+    assert info.attempts == 2
 
 
 async def test_stop_waits_for_running_jobs(database: Database, kind: str) -> None:

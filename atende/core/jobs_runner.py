@@ -296,7 +296,9 @@ class JobRunner:
             await self._record(job, JobStatus.failed, error="lease expired on the last attempt")
             log.error("job failed: lease expired on its last attempt", extra=context)
             return
-        heartbeat = asyncio.create_task(self._heartbeat(job))
+        this_task = asyncio.current_task()
+        assert this_task is not None
+        heartbeat = asyncio.create_task(self._heartbeat(job, this_task))
         try:
             await self._handlers[job.kind](job)
         except PermanentFailure as exc:
@@ -361,12 +363,13 @@ class JobRunner:
                 "job outcome not recorded: its lease was lost",
                 extra={"job_id": job.id, "job_key": job.key, "attempt": job.attempt},
             )
-        elif status is JobStatus.pending:
-            self.wake()
 
-    async def _heartbeat(self, job: Job) -> None:
+    async def _heartbeat(self, job: Job, handler_task: asyncio.Task[Any]) -> None:
+        """Extends the lease every half lease; if it was lost (another runner took the job
+        over), cancels the handler, so that the job never runs twice at once."""
+        interval = self.lease_seconds / 2
         while True:
-            await asyncio.sleep(self.lease_seconds / 2)
+            await asyncio.sleep(interval)
             try:
                 async with self.database.unit_of_work() as session:
                     result = await session.execute(
@@ -374,8 +377,15 @@ class JobRunner:
                         .where(self._owned(job))
                         .values(lease_until=utcnow() + timedelta(seconds=self.lease_seconds))
                     )
-                if not getattr(result, "rowcount", 0):
-                    log.warning("job lease lost", extra={"job_id": job.id, "job_key": job.key})
-                    return
             except Exception:
                 log.exception("job lease extension failed", extra={"job_id": job.id})
+                interval = self.lease_seconds / 10  # try again well before the lease ends
+                continue
+            if not getattr(result, "rowcount", 0):
+                log.warning(
+                    "job lease lost; its handler is cancelled",
+                    extra={"job_id": job.id, "job_key": job.key, "attempt": job.attempt},
+                )
+                handler_task.cancel()
+                return
+            interval = self.lease_seconds / 2
