@@ -12,7 +12,9 @@ from atende.whatsapp.providers.base import InstanceRef, WebhookRequest
 from tests.support.fake_evolution import FakeEvolution
 from tests.support.fake_graph import FakeGraph
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+# Copies of ../shared/fixtures (the providers' documented payload shapes), kept in the repository
+# so that a clone anywhere runs the same tests.
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 EVOLUTION_NAME = "agent-01"
 CLOUD_PHONE_ID = "106540352242922"
 WEBHOOK_SECRET = "per-instance-secret-123"
