@@ -23,6 +23,8 @@ from atende.inbox.models import Contact, Conversation, Message
 from atende.inbox.phones import contact_key
 
 SEND_JOB = "whatsapp.send"
+# Attempts at a send before the message is marked failed (backoff with jitter in between).
+SEND_ATTEMPTS = 6
 PREVIEW_CHARS = 120
 # Delivery states only move forward; `failed` may replace `queued` or `sent`, nothing later.
 STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
@@ -318,8 +320,9 @@ async def queue_outbound(
         session,
         kind=SEND_JOB,
         key=f"send:message:{message.id}",
-        payload={"message_id": message.id},
+        payload={"message_id": message.id, "max_attempts": SEND_ATTEMPTS},
         org_id=org_id,
+        max_attempts=SEND_ATTEMPTS,
     )
     await _announce_message(session, message, conversation.contact_id)
     await announce_conversation(session, conversation)

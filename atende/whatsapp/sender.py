@@ -45,7 +45,7 @@ class Sender:
 
     async def __call__(self, job: Job) -> None:
         message_id = int(job.payload["message_id"])
-        last_attempt = job.attempt >= int(job.payload.get("max_attempts", 1))
+        last_attempt = job.attempt >= int(job.payload["max_attempts"])
         async with self.database.unit_of_work() as session:
             outbound = await inbox.outbound_to_send(session, message_id=message_id)
             if outbound is None or outbound.status in FINISHED:
