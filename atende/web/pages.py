@@ -16,8 +16,6 @@ router = APIRouter(include_in_schema=False)
 COMING_SOON = {
     "/inbox": "nav.inbox",
     "/agents": "nav.agents",
-    "/instances": "nav.instances",
-    "/sandbox": "nav.sandbox",
     "/analytics": "nav.analytics",
 }
 

@@ -5,6 +5,7 @@ template, ...)`, which adds what every template needs: `t` in the request's loca
 the CSRF token, the signed-in principal and the current path (for the navigation).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,14 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 
 from atende.core.access import Principal
 from atende.core.accounts import MIN_PASSWORD
@@ -47,8 +55,11 @@ class WebShell:
     def __init__(self, manifest: AssetManifest | None = None) -> None:
         self.assets = manifest or AssetManifest()
         self.catalogs = load_catalogs()
+        # The shell's own templates first, then those of the modules that render pages.
+        self._loaders: list[BaseLoader] = [FileSystemLoader(TEMPLATES_DIR)]
+        self._template_dirs: set[Path] = set()
         self.env = Environment(
-            loader=FileSystemLoader(TEMPLATES_DIR),
+            loader=ChoiceLoader(self._loaders),
             autoescape=select_autoescape(default=True, default_for_string=True),
             undefined=StrictUndefined,
             trim_blocks=True,
@@ -60,6 +71,13 @@ class WebShell:
             locales=LOCALES,
             csrf_field=CSRF_FIELD,
         )
+
+    def add_templates(self, directory: Path) -> None:
+        """Lets a module's templates (in a folder named after it) extend the shell's layout."""
+        directory = directory.resolve()
+        if directory not in self._template_dirs:
+            self._template_dirs.add(directory)
+            self._loaders.append(FileSystemLoader(directory))
 
     def translator(self, request: Request) -> Translator:
         cached = getattr(request.state, "translator", None)
@@ -98,6 +116,23 @@ def render(
     # Pages show personal data and one-time secrets: never keep them in shared caches.
     headers = {"Cache-Control": "no-store", "Vary": "Cookie, Accept-Language, HX-Request"}
     return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+Renderer = Callable[..., HTMLResponse]
+
+
+def templates_for(directory: Path) -> Renderer:
+    """`render()` for a feature module: its `templates/` folder is searched after the shell's,
+    so its pages `{% extends "app.html" %}` and use the shell's macros and catalogs. Modules
+    keep their templates in a subfolder named after them (`whatsapp/instances.html`)."""
+
+    def render_page(
+        request: Request, template: str, *, status_code: int = 200, **context: Any
+    ) -> HTMLResponse:
+        shell_of(request).add_templates(directory)
+        return render(request, template, status_code=status_code, **context)
+
+    return render_page
 
 
 def safe_next(target: str | None, default: str = "/dashboard") -> str:

@@ -3,32 +3,16 @@
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
-from atende.core.deps import (
-    CurrentPrincipal,
-    DbSession,
-    ManagerPrincipal,
-    client_ip,
-    end_transaction_before_io,
-)
-from atende.core.errors import Problem
+from atende.core.deps import CurrentPrincipal, DbSession, ManagerPrincipal, client_ip
 from atende.core.schemas import PathId
-from atende.whatsapp import service
+from atende.whatsapp import lifecycle, service
 from atende.whatsapp.intake import Intake
-from atende.whatsapp.providers.base import (
-    ConnectionUpdate,
-    InstanceStatus,
-    ProviderError,
-    WebhookRequest,
-)
+from atende.whatsapp.providers.base import WebhookRequest
 from atende.whatsapp.runtime import whatsapp_of
 from atende.whatsapp.schemas import InstanceIn, InstanceOut, InstancePatch
 
 router = APIRouter(prefix="/api/v1", tags=["instances"])
 webhooks = APIRouter(tags=["webhooks"])
-
-
-class ProviderUnavailable(Problem):
-    status, code, title = 502, "provider-error", "The WhatsApp provider refused or failed"
 
 
 @router.post("/instances", response_model=InstanceOut, status_code=201)
@@ -103,28 +87,9 @@ async def connect_instance(
     """Starts pairing: the answer (and then `instance.qr` / `instance.status` events) carries
     the QR code to scan, or `connected` when the provider needs none."""
     wa = whatsapp_of(request)
-    instance = await service.get_instance(session, org_id=principal.org_id, instance_id=instance_id)
-    ref = service.instance_ref(instance, wa.box, wa.base_url)
-    await service.apply_connection(session, instance, ConnectionUpdate(InstanceStatus.connecting))
-    await end_transaction_before_io(session)
-    try:
-        result = await wa.providers.get(instance.provider).connect(ref)
-    except ProviderError as error:
-        instance = await service.get_instance(
-            session, org_id=principal.org_id, instance_id=instance_id
-        )
-        await service.apply_connection(
-            session, instance, ConnectionUpdate(InstanceStatus.error, reason=error.reason)
-        )
-        await end_transaction_before_io(session)
-        raise ProviderUnavailable(error.reason) from error
-    instance = await service.get_instance(session, org_id=principal.org_id, instance_id=instance_id)
-    if result.qr is not None:
-        await service.apply_qr(session, instance, result.qr)
-    else:
-        await service.apply_connection(
-            session, instance, ConnectionUpdate(result.status, phone=result.phone)
-        )
+    instance = await lifecycle.connect(
+        session, wa, org_id=principal.org_id, instance_id=instance_id
+    )
     return service.instance_out(instance, wa.box, wa.base_url)
 
 
@@ -133,16 +98,8 @@ async def disconnect_instance(
     instance_id: PathId, request: Request, principal: ManagerPrincipal, session: DbSession
 ) -> InstanceOut:
     wa = whatsapp_of(request)
-    instance = await service.get_instance(session, org_id=principal.org_id, instance_id=instance_id)
-    ref = service.instance_ref(instance, wa.box, wa.base_url)
-    await end_transaction_before_io(session)
-    try:
-        await wa.providers.get(instance.provider).disconnect(ref)
-    except ProviderError as error:
-        raise ProviderUnavailable(error.reason) from error
-    instance = await service.get_instance(session, org_id=principal.org_id, instance_id=instance_id)
-    await service.apply_connection(
-        session, instance, ConnectionUpdate(InstanceStatus.disconnected, reason=None)
+    instance = await lifecycle.disconnect(
+        session, wa, org_id=principal.org_id, instance_id=instance_id
     )
     return service.instance_out(instance, wa.box, wa.base_url)
 

@@ -37,6 +37,7 @@ def whatsapp_of(request: Request) -> WhatsApp:
 def setup_whatsapp(
     app: FastAPI, *, settings: Settings, database: Database, box: SecretBox, jobs: JobRunner
 ) -> WhatsApp:
+    from atende.whatsapp import pages, sandbox_pages
     from atende.whatsapp.routes import router, webhooks
     from atende.whatsapp.sandbox_routes import router as sandbox_router
 
@@ -63,4 +64,6 @@ def setup_whatsapp(
     app.include_router(router)
     app.include_router(sandbox_router)
     app.include_router(webhooks)
+    app.include_router(pages.router)
+    app.include_router(sandbox_pages.router)
     return whatsapp

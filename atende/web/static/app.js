@@ -55,15 +55,78 @@
 
   // Times are rendered in UTC on the server; show them in the reader's own time zone.
   function localTimes(root) {
-    var format = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
-      dateStyle: "medium", timeStyle: "short"
-    });
+    var lang = document.documentElement.lang || undefined;
+    var full = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
+    var short = new Intl.DateTimeFormat(lang, { timeStyle: "short" });
     root.querySelectorAll("time[data-local]").forEach(function (el) {
       var date = new Date(el.getAttribute("datetime"));
+      var format = el.getAttribute("data-local") === "time" ? short : full;
       if (!isNaN(date)) el.textContent = format.format(date);
     });
   }
-  document.addEventListener("htmx:load", function (event) { localTimes(event.target); });
+
+  // Pairing codes expire: count down to `data-countdown` (a time, not a request).
+  function tickCountdowns() {
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var left = Math.round((new Date(el.getAttribute("data-countdown")) - Date.now()) / 1000);
+      var expired = left <= 0;
+      el.textContent = expired ? el.getAttribute("data-expired")
+        : el.getAttribute("data-template").replace("{s}", String(left));
+      el.classList.toggle("expired", expired);
+    });
+  }
+  setInterval(tickCountdowns, 1000);
+
+  // Chats start at their latest message.
+  function scrollChats(root) {
+    var chats = root.matches && root.matches("[data-chat]") ? [root] : root.querySelectorAll("[data-chat]");
+    Array.prototype.forEach.call(chats, function (el) { el.scrollTop = el.scrollHeight; });
+  }
+
+  document.addEventListener("htmx:load", function (event) {
+    localTimes(event.target);
+    tickCountdowns();
+    scrollChats(event.target);
+  });
+  document.addEventListener("htmx:afterSwap", function (event) { scrollChats(event.target); });
+
+  // A sent message empties the composer, which keeps the focus for the next one.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-reset-on-success]") && event.detail.successful) {
+      form.reset();
+      var field = form.querySelector("textarea, input:not([type=hidden])");
+      if (field) field.focus();
+    }
+  });
+
+  // Enter sends, Shift+Enter makes a new line.
+  document.addEventListener("keydown", function (event) {
+    var el = event.target;
+    if (event.key === "Enter" && !event.shiftKey && el.matches && el.matches("[data-enter-send]")) {
+      event.preventDefault();
+      if (el.value.trim() && el.form) el.form.requestSubmit();
+    }
+    if (event.key === "Escape") {  // Esc closes an open panel
+      var close = document.querySelector("[data-close-panel]");
+      if (close) close.click();
+    }
+  });
+
+  // The agent "types" (`agent.typing` events): show the indicator of that number for a while.
+  var typingTimer = null;
+  document.addEventListener("htmx:sseMessage", function (event) {
+    var message = event.detail;
+    if (!message || message.type !== "agent.typing") return;
+    var data = {};
+    try { data = JSON.parse(message.data).data || {}; } catch (e) { return; }
+    document.querySelectorAll("[data-typing]").forEach(function (el) {
+      if (String(data.instance_id) !== el.getAttribute("data-instance")) return;
+      el.hidden = data.typing === false;
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () { el.hidden = true; }, 8000);
+    });
+  });
 
   if ("serviceWorker" in navigator) {
     window.addEventListener("load", function () {
