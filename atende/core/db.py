@@ -5,6 +5,7 @@ transactions start with `BEGIN IMMEDIATE` so two writers queue on the lock inste
 when a read lock cannot be upgraded. PostgreSQL needs none of that.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_only
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -111,6 +113,7 @@ class Database:
 
 
 DATABASE_KEY = "atende.database"
+HOLDS_WRITER_LOCK = "atende.holds_writer_lock"
 PENDING_EVENTS_KEY = "atende.pending_events"
 PENDING_COUNT_KEY = "atende.pending_count"
 CommitListener = Callable[[dict[int, int], int], None]
@@ -147,7 +150,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    # One writer at a time, queued in this process: SQLite allows one write transaction, and
+    # writers that meet its lock fall into its busy handler, which sleeps (1 ms, 2 ms, 5 ms ...
+    # 100 ms) instead of waking when the lock frees. Waiting on an asyncio lock wakes at once.
+    # The lock is taken when a write transaction begins and released when its connection
+    # returns to the pool (after COMMIT or ROLLBACK has completed).
+    writer_lock = asyncio.Lock()
+
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        if mode == "IMMEDIATE":
+            await_only(writer_lock.acquire())
+            conn.connection.info[HOLDS_WRITER_LOCK] = True
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop(HOLDS_WRITER_LOCK, False):
+            writer_lock.release()
