@@ -89,22 +89,6 @@ async def run_atende(args: argparse.Namespace) -> tuple[LoadResult, LoadResult]:
         capture_output=True,
     )
     process = subprocess.Popen([*pin(0), *python, "web"], env=env)
-    if os.environ.get("BENCH_PROFILE"):
-        profiler = subprocess.Popen(
-            [
-                "py-spy",
-                "record",
-                "-o",
-                os.environ["BENCH_PROFILE"],
-                "-f",
-                "speedscope",
-                "-d",
-                "12",
-                "-p",
-                str(process.pid),
-                "--nonblocking",
-            ],
-        )
     try:
         wait_ready(f"http://{HOST}:{port}/readyz", process)
         base = f"http://{HOST}:{port}"
