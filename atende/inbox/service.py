@@ -19,38 +19,23 @@ from atende.core.events import record_event
 from atende.core.jobs import enqueue
 from atende.core.sql import insert_ignoring_conflicts
 from atende.inbox.events import ConversationUpdated, MessageCreated, MessageStatusChanged
+from atende.inbox.inbound import (
+    InboundInput,
+    Stored,
+    StoredMessage,
+    inbound_steps,
+    preview_of,
+)
 from atende.inbox.models import Contact, Conversation, Message
 from atende.inbox.phones import contact_key
+
+__all__ = ["InboundInput", "StoredMessage"]  # part of this module's public interface
 
 SEND_JOB = "whatsapp.send"
 # Attempts at a send before the message is marked failed (backoff with jitter in between).
 SEND_ATTEMPTS = 6
-PREVIEW_CHARS = 120
 # Delivery states only move forward; `failed` may replace `queued` or `sent`, nothing later.
 STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
-
-
-@dataclass(frozen=True, slots=True)
-class InboundInput:
-    provider_message_id: str
-    chat_id: str
-    phone_digits: str | None
-    sender_name: str | None
-    type: str
-    text: str | None
-    timestamp: datetime
-    media: dict[str, Any] | None = None
-    extra: dict[str, Any] | None = None
-    from_me: bool = False
-    is_group: bool = False
-    reply_to: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    message_id: int
-    conversation_id: int
-    contact_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +51,6 @@ class OutboundToSend:
     status: str
     reply_to_provider_id: str | None
     last_inbound_at: datetime | None
-
-
-def preview_of(type_: str, text: str | None) -> str:
-    body = (text or "").strip().replace("\n", " ")
-    return (body or f"[{type_}]")[:PREVIEW_CHARS]
 
 
 async def ensure_conversation(
@@ -166,65 +146,19 @@ async def record_inbound(
     session: AsyncSession, *, org_id: int, instance_id: int, inbound: InboundInput
 ) -> StoredMessage | None:
     """Stores a message a provider delivered, once: None when it was stored already."""
-    seen = await session.scalar(
-        select(Message.id).where(
-            Message.instance_id == instance_id,
-            Message.provider_message_id == inbound.provider_message_id,
-        )
-    )
-    if seen is not None:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    steps = inbound_steps(dialect, org_id, instance_id, inbound)
+    try:
+        statement = next(steps)
+        while True:
+            statement = steps.send(await session.execute(statement))
+    except StopIteration as done:
+        stored: Stored | None = done.value
+    if stored is None:
         return None
-    contact, conversation = await ensure_conversation(
-        session,
-        org_id=org_id,
-        instance_id=instance_id,
-        wa_id=inbound.chat_id,
-        phone_digits=None if inbound.is_group else inbound.phone_digits,
-        name=None if inbound.from_me or inbound.is_group else inbound.sender_name,
-        is_group=inbound.is_group,
-    )
-    now = utcnow()
-    message_id = await session.scalar(
-        insert_ignoring_conflicts(session, Message)
-        .values(
-            org_id=org_id,
-            instance_id=instance_id,
-            conversation_id=conversation.id,
-            # Typed on the paired phone: a person of the business wrote it.
-            direction="out" if inbound.from_me else "in",
-            author="operator" if inbound.from_me else "contact",
-            type=inbound.type,
-            text=inbound.text,
-            media=inbound.media,
-            extra={**(inbound.extra or {}), "sender_name": inbound.sender_name}
-            if inbound.is_group
-            else inbound.extra,
-            provider_message_id=inbound.provider_message_id,
-            status="sent" if inbound.from_me else "delivered",
-            reply_to_provider_id=inbound.reply_to,
-            sent_at=inbound.timestamp,
-            created_at=now,
-        )
-        .returning(Message.id)
-    )
-    if message_id is None:  # a concurrent delivery of the same message won
-        return None
-    message = await session.get(Message, message_id)
-    assert message is not None
-    conversation.last_message_at = inbound.timestamp
-    conversation.last_message_preview = preview_of(inbound.type, inbound.text)
-    if inbound.from_me:
-        if conversation.mode == "bot":  # an operator answered from the phone: the bot pauses
-            conversation.mode = "human"
-    else:
-        conversation.unread_count += 1
-        conversation.last_inbound_at = inbound.timestamp
-        if conversation.mode == "closed":
-            conversation.mode = "bot"
-    await session.flush()
-    await _announce_message(session, message, contact.id)
-    await announce_conversation(session, conversation)
-    return StoredMessage(message.id, conversation.id, contact.id)
+    for payload in stored.events:
+        await record_event(session, org_id=org_id, payload=payload)
+    return stored.message
 
 
 async def record_status(

@@ -1,0 +1,198 @@
+"""Storing one inbound message: the statements, written once, run by two drivers.
+
+`inbound_steps` is a generator that yields SQL statements and receives their results: the
+async driver (`record_inbound`, any database) awaits each on the caller's session; the batch
+writer (`inbound_writer`, SQLite) runs a whole batch of messages in one transaction on one
+thread, because per-statement hops to aiosqlite's thread and ORM bookkeeping cost ten times
+more than SQLite itself on the intake's hot path. Both apply the same rules:
+
+- a provider message id is stored once per instance (retries and concurrent duplicates);
+- one contact per person (Brazil's 9th digit, @lid ids), one conversation per contact;
+- a message typed on the paired phone hands a `bot` conversation to people; a customer's
+  message counts as unread and reopens a closed conversation for the bot.
+"""
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Executable
+
+from atende.core.db import utcnow
+from atende.core.events import EventPayload
+from atende.inbox.events import ConversationUpdated, MessageCreated
+from atende.inbox.models import Contact, Conversation, Message
+from atende.inbox.phones import contact_key
+
+PREVIEW_CHARS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class InboundInput:
+    provider_message_id: str
+    chat_id: str
+    phone_digits: str | None
+    sender_name: str | None
+    type: str
+    text: str | None
+    timestamp: datetime
+    media: dict[str, Any] | None = None
+    extra: dict[str, Any] | None = None
+    from_me: bool = False
+    is_group: bool = False
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    message_id: int
+    conversation_id: int
+    contact_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What a new message wrote: its ids and the events to record with it."""
+
+    message: StoredMessage
+    events: tuple[EventPayload, ...]
+
+
+# Yields statements, receives each one's `Result` (typed Any: rows of different shapes).
+Steps = Generator[Executable, Any, Stored | None]
+
+
+def preview_of(type_: str, text: str | None) -> str:
+    body = (text or "").strip().replace("\n", " ")
+    return (body or f"[{type_}]")[:PREVIEW_CHARS]
+
+
+def _insert(dialect: str, table: Any) -> Any:
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def inbound_steps(dialect: str, org_id: int, instance_id: int, inbound: InboundInput) -> Steps:
+    seen = yield select(Message.id).where(
+        Message.instance_id == instance_id,
+        Message.provider_message_id == inbound.provider_message_id,
+    )
+    if seen.first() is not None:
+        return None
+    now = utcnow()
+    key, phone = contact_key(inbound.chat_id, None if inbound.is_group else inbound.phone_digits)
+    name = "" if inbound.from_me or inbound.is_group else (inbound.sender_name or "")[:200]
+    contact_insert = _insert(dialect, Contact).values(
+        org_id=org_id,
+        instance_id=instance_id,
+        contact_key=key,
+        wa_id=inbound.chat_id,
+        phone=phone,
+        name=name,
+        is_group=inbound.is_group,
+        opted_out=False,
+        created_at=now,
+    )
+    new_contact = contact_insert.excluded
+    contact_row = yield contact_insert.on_conflict_do_update(
+        index_elements=[Contact.instance_id, Contact.contact_key],
+        set_={
+            # Reply where the person writes from, never to an opaque @lid id.
+            "wa_id": case(
+                (new_contact.wa_id.like("%@lid"), Contact.wa_id), else_=new_contact.wa_id
+            ),
+            "name": case((Contact.name == "", new_contact.name), else_=Contact.name),
+        },
+    ).returning(Contact.id)
+    contact_id = int(contact_row.scalar_one())
+    preview = preview_of(inbound.type, inbound.text)
+    conversation_insert = _insert(dialect, Conversation).values(
+        org_id=org_id,
+        instance_id=instance_id,
+        contact_id=contact_id,
+        mode="human" if inbound.from_me else "bot",
+        unread_count=0 if inbound.from_me else 1,
+        last_message_at=inbound.timestamp,
+        last_message_preview=preview,
+        last_inbound_at=None if inbound.from_me else inbound.timestamp,
+        created_at=now,
+    )
+    new = conversation_insert.excluded
+    if inbound.from_me:  # an operator answered from the phone: the bot pauses
+        mode = case((Conversation.mode == "bot", "human"), else_=Conversation.mode)
+    else:  # the customer writes again: a closed conversation reopens, for the bot
+        mode = case((Conversation.mode == "closed", "bot"), else_=Conversation.mode)
+    conversation_row = yield conversation_insert.on_conflict_do_update(
+        index_elements=[Conversation.contact_id],
+        set_={
+            "mode": mode,
+            "unread_count": Conversation.unread_count + new.unread_count,
+            "last_message_at": new.last_message_at,
+            "last_message_preview": new.last_message_preview,
+            "last_inbound_at": case(
+                (new.last_inbound_at.is_(None), Conversation.last_inbound_at),
+                else_=new.last_inbound_at,
+            ),
+        },
+    ).returning(Conversation.id, Conversation.mode, Conversation.unread_count)
+    conversation_id, conversation_mode, unread = conversation_row.one()
+    extra = inbound.extra
+    if inbound.is_group:
+        extra = {**(extra or {}), "sender_name": inbound.sender_name}
+    direction = "out" if inbound.from_me else "in"
+    author = "operator" if inbound.from_me else "contact"
+    status = "sent" if inbound.from_me else "delivered"
+    message_row = yield (
+        _insert(dialect, Message)
+        .values(
+            org_id=org_id,
+            instance_id=instance_id,
+            conversation_id=conversation_id,
+            direction=direction,
+            author=author,
+            type=inbound.type,
+            text=inbound.text,
+            media=inbound.media,
+            extra=extra,
+            provider_message_id=inbound.provider_message_id,
+            status=status,
+            reply_to_provider_id=inbound.reply_to,
+            sent_at=inbound.timestamp,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(Message.id)
+    )
+    message_id = message_row.scalar()
+    if message_id is None:  # a concurrent delivery of the same message won
+        return None
+    stored = StoredMessage(int(message_id), int(conversation_id), contact_id)
+    at = inbound.timestamp.isoformat()
+    return Stored(
+        stored,
+        (
+            MessageCreated(
+                message_id=stored.message_id,
+                conversation_id=stored.conversation_id,
+                contact_id=contact_id,
+                instance_id=instance_id,
+                direction=direction,
+                author=author,
+                type=inbound.type,
+                text=inbound.text,
+                status=status,
+                at=at,
+            ),
+            ConversationUpdated(
+                conversation_id=stored.conversation_id,
+                contact_id=contact_id,
+                instance_id=instance_id,
+                mode=str(conversation_mode),
+                unread_count=int(unread),
+                last_message_preview=preview,
+                last_message_at=at,
+            ),
+        ),
+    )
