@@ -21,6 +21,7 @@ from atende.core.problems import install_error_handlers
 from atende.core.ratelimit import LoginRateLimiter
 from atende.core.security import SecretBox
 from atende.core.settings import Settings, get_settings
+from atende.inbox import media_routes
 from atende.inbox import routes as inbox_routes
 from atende.realtime.bus import InProcessBus
 from atende.realtime.hub import Hub
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(core_routes.router)
     app.router.routes.extend(event_routes(hub))
     app.include_router(inbox_routes.router)
+    app.include_router(media_routes.router)
     whatsapp = setup_whatsapp(
         app, settings=settings, database=database, box=app.state.secret_box, jobs=jobs
     )

@@ -39,3 +39,15 @@ class ConversationUpdated(EventPayload):
     unread_count: int
     last_message_preview: str
     last_message_at: str | None
+
+
+@event_schema
+class MessageUpdated(EventPayload):
+    """Something about a stored message changed other than its delivery status: its media
+    was downloaded (`ready`) or could not be (`failed`, with the reason)."""
+
+    event_type: ClassVar[str] = "message.updated"
+    message_id: int
+    conversation_id: int
+    media_status: str | None = None
+    media_error: str | None = None

@@ -48,3 +48,9 @@ async def media_record(media: InboundMedia, *, root: Path, max_bytes: int) -> di
         record["provider_media_id"] = media.provider_media_id
         record["size"] = media.size
     return record
+
+
+def store(root: Path, data: bytes) -> str:
+    """Writes `data` under `root`, content-addressed; returns the path relative to `root`
+    (its file name is the SHA-256 of the bytes). Blocking: run it in a thread."""
+    return _store(root, data)

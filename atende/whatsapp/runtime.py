@@ -10,8 +10,10 @@ from atende.core.jobs_runner import JobRunner
 from atende.core.ratelimit import async_rate_storage, close_rate_storage
 from atende.core.security import SecretBox
 from atende.core.settings import Settings
+from atende.inbox.media import FETCH_MEDIA_JOB
 from atende.inbox.service import SEND_JOB
 from atende.whatsapp.intake import Intake
+from atende.whatsapp.media_fetch import MediaFetcher
 from atende.whatsapp.providers.registry import Providers
 from atende.whatsapp.sender import Sender
 
@@ -59,6 +61,7 @@ def setup_whatsapp(
         rate_storage=async_rate_storage(settings.rate_limit_storage),
     )
     jobs.register(SEND_JOB, sender)
+    jobs.register(FETCH_MEDIA_JOB, MediaFetcher.from_settings(settings, database, providers, box))
     whatsapp = WhatsApp(providers, intake, sender, box, settings.base_url)
     app.state.whatsapp = whatsapp
     app.include_router(router)

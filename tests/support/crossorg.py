@@ -43,7 +43,10 @@ from string import Formatter
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 
+from atende.inbox.models import Message
+from tests.support.direct_db import direct_session
 from tests.support.server import Server
 from tests.support.tenants import Tenant, add_member, unique_email
 
@@ -75,6 +78,7 @@ PARAMS: dict[tuple[str, str], str] = {
             "/api/v1/conversations/{conversation_id}/close",
         )
     },
+    ("/api/v1/messages/{message_id}/media", "message_id"): "message_with_media",
 }
 
 # (method, path template) -> a valid JSON body
@@ -134,8 +138,27 @@ async def create_conversation(owner: Tenant, base_url: str) -> str:
     return str(page.json()["items"][0]["id"])
 
 
+# base URL -> database URL of the servers being walked (for resources no API can make yet).
+DATABASES: dict[str, str] = {}
+
+
+async def create_message_with_media(owner: Tenant, base_url: str) -> str:
+    """A customer's image whose download is pending (A's control call: 409, not 404)."""
+    conversation_id = await create_conversation(owner, base_url)
+    history = await owner.client.get(f"/api/v1/conversations/{conversation_id}/messages")
+    message_id = int(history.json()["items"][0]["id"])
+    async with direct_session(DATABASES[base_url]) as session:
+        await session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(type="image", media={"mime_type": "image/jpeg", "provider_media_id": "1"})
+        )
+    return str(message_id)
+
+
 CREATORS: dict[str, Creator] = {
     "conversation": create_conversation,
+    "message_with_media": create_message_with_media,
     "instance": create_instance,
     "member": create_member,
     "invitation": create_invitation,
@@ -248,6 +271,7 @@ async def walk_as_other_org(server: Server, owner_a: Tenant, owner_b: Tenant) ->
     Returns the routes walked (so the caller can assert the walk was not empty)."""
     routes = api_routes(server)
     check_registrations(routes)
+    DATABASES[server.base_url] = server.database_url
     resources = Resources(owner_a, server.base_url)
     walked: list[tuple[ApiRoute, str]] = []
     failures: list[str] = []

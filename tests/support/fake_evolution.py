@@ -4,6 +4,7 @@ Answers follow Evolution's shapes, including its error envelope
 `{status, error, response: {message: [...]}}`.
 """
 
+import base64
 import itertools
 import time
 from typing import Any
@@ -24,6 +25,9 @@ class FakeEvolution(FakeHttpServer):
         self.states: dict[str, str] = {}  # instance name → close | connecting | open
         self.webhooks: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
+        # Media of received messages: message id -> (MIME type, bytes), for
+        # `getBase64FromMediaMessage`.
+        self.media: dict[str, tuple[str, bytes]] = {}
 
     async def answer(self, rec: Recorded) -> tuple[int, Any]:
         if rec.headers.get("apikey") != self.api_key:
@@ -73,7 +77,25 @@ class FakeEvolution(FakeHttpServer):
             if not isinstance(body.get("readMessages"), list):
                 return evolution_error(400, "Bad Request", "readMessages is required")
             return 201, {"message": "Read messages", "read": "success"}
+        if route == ("POST", "chat", "getBase64FromMediaMessage"):
+            return self._base64(body)
         return evolution_error(404, "Not Found", f"Cannot {rec.method} {rec.path}")
+
+    def _base64(self, body: dict[str, Any]) -> tuple[int, Any]:
+        message = body.get("message")
+        key = message.get("key") if isinstance(message, dict) else None
+        message_id = key.get("id") if isinstance(key, dict) else None
+        if not isinstance(message_id, str) or message_id not in self.media:
+            return evolution_error(400, "Bad Request", "Message not found")
+        mime, data = self.media[message_id]
+        return 201, {
+            "mediaType": "imageMessage",
+            "fileName": f"{message_id}.{mime.rsplit('/', 1)[-1]}",
+            "caption": None,
+            "size": {"fileLength": len(data), "height": 1, "width": 1},
+            "mimetype": mime,
+            "base64": base64.b64encode(data).decode("ascii"),
+        }
 
     def _create(self, rec: Recorded) -> tuple[int, Any]:
         body = rec.json if isinstance(rec.json, dict) else {}

@@ -4,10 +4,16 @@ Bearer token, `/{version}/{phone_number_id}`, `/messages` and `/media`; errors u
 envelope `{"error": {message, type, code, error_data, fbtrace_id}}`.
 """
 
+import hashlib
 import itertools
 from typing import Any
 
+from starlette.responses import Response
+
 from tests.support.fake_http import FakeHttpServer, Recorded
+
+# Where Graph's short-lived media URLs point (lookaside.fbsbx.com in production).
+DOWNLOAD_PATH = "/whatsapp_business/attachments/"
 
 
 def graph_error(status: int, code: int, message: str, details: str | None = None) -> Any:
@@ -37,11 +43,34 @@ class FakeGraph(FakeHttpServer):
         self.version = version
         self.display_phone_number = display_phone_number
         self._ids = itertools.count(1)
+        # Media customers sent: media id -> (MIME type, bytes); `GET /{version}/{media_id}`
+        # answers a download URL, which serves the bytes to the same Bearer token.
+        self.media: dict[str, tuple[str, bytes]] = {}
 
     async def answer(self, rec: Recorded) -> tuple[int, Any]:
         if rec.headers.get("authorization") != f"Bearer {self.token}":
             return graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        if rec.path == DOWNLOAD_PATH:
+            found = self.media.get(rec.query.get("mid", ""))
+            if found is None:
+                return graph_error(404, 100, "(#100) Media not found")
+            return 200, Response(found[1], media_type=found[0])
         parts = rec.path.strip("/").split("/")
+        if (
+            rec.method == "GET"
+            and parts[0] == self.version
+            and parts[1:]
+            and parts[1] in self.media
+        ):
+            mime, data = self.media[parts[1]]
+            return 200, {
+                "messaging_product": "whatsapp",
+                "url": f"{self.base_url}{DOWNLOAD_PATH}?mid={parts[1]}&ext=1749416500",
+                "mime_type": mime,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "file_size": len(data),
+                "id": parts[1],
+            }
         if parts[0] != self.version or len(parts) < 2:
             return graph_error(400, 2500, "Unknown path components")
         if parts[1] != self.phone_number_id:

@@ -79,6 +79,9 @@ class FakeHttpServer:
                 return Response(scripted.text, status_code=scripted.status)
             return JSONResponse(scripted.json, status_code=scripted.status)
         status, body = await self.answer(rec)
+        if isinstance(body, Response):  # raw bytes (a media download), headers included
+            body.status_code = status
+            return body
         return JSONResponse(body, status_code=status)
 
     async def _record(self, request: Request) -> Recorded:

@@ -31,6 +31,7 @@ from atende.whatsapp.providers.base import (
     WebhookRejected,
     WebhookRequest,
 )
+from atende.whatsapp.providers.download import DownloadedMedia, fetch_limited, too_large
 from atende.whatsapp.providers.wire import digits, json_or_none, send, snippet
 
 CUSTOMER_WINDOW = timedelta(hours=24)
@@ -239,6 +240,55 @@ class CloudProvider:
             "message_id": provider_message_ids[-1],
         }
         await self._call(instance, "POST", "/messages", json=payload)
+
+    # -- inbound media ------------------------------------------------------------------------
+
+    async def download_media(
+        self, instance: InstanceRef, *, media_id: str, max_bytes: int
+    ) -> DownloadedMedia:
+        """`GET /{version}/{media_id}` gives a short-lived URL (about 5 minutes); that URL is
+        downloaded with the same Bearer token, streamed and cut off past `max_bytes`."""
+        token = instance.config.get("access_token", "")
+        if not token:
+            raise ProviderError("Cloud API access_token is not configured", retryable=False)
+        if not media_id.isascii() or not media_id.replace("_", "").isalnum():
+            raise ProviderError(f"invalid media id {media_id!r}", retryable=False)
+        headers = {"Authorization": f"Bearer {token}"}
+        response = await send(
+            self._client,
+            "GET",
+            f"{self._base}/{media_id}",
+            request_timeout=self._timeout,
+            what="Graph API GET media",
+            headers=headers,
+            params={"phone_number_id": instance.external_name},
+        )
+        if response.status_code >= 400:
+            raise graph_error(response)
+        body = json_or_none(response)
+        url = body.get("url") if isinstance(body, dict) else None
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ProviderError("Graph API media answer has no download url", retryable=True)
+        declared = body.get("file_size") if isinstance(body, dict) else None
+        size = str(declared) if isinstance(declared, int | str) else ""
+        if size.isdigit() and int(size) > max_bytes:
+            raise too_large("Graph API media", max_bytes)
+        downloaded = await fetch_limited(
+            self._client,
+            "GET",
+            url,
+            max_bytes=max_bytes,
+            request_timeout=self._upload_timeout,
+            what="Graph API media download",
+            headers=headers,
+        )
+        if downloaded.status_code >= 400:
+            error = graph_error(downloaded.response())
+            # The URL expires within minutes: asking again for a fresh one may well work.
+            error.retryable = error.retryable or downloaded.status_code in (401, 403, 404)
+            raise error
+        mime = body.get("mime_type") if isinstance(body, dict) else None
+        return DownloadedMedia(downloaded.body, mime if isinstance(mime, str) else None)
 
     # -- webhooks -----------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ Evolution does not sign webhooks: the webhook is registered with a per-instance 
 """
 
 import base64
+import binascii
 import hmac
 from typing import Any
 
@@ -26,6 +27,7 @@ from atende.whatsapp.providers.base import (
     WebhookRejected,
     WebhookRequest,
 )
+from atende.whatsapp.providers.download import DownloadedMedia, fetch_limited, too_large
 from atende.whatsapp.providers.wire import digits, json_or_none, send, snippet
 
 SECRET_HEADER = "X-Atende-Secret"  # noqa: S105 (a header name)
@@ -257,6 +259,54 @@ class EvolutionProvider:
         }
         path = f"/chat/markMessageAsRead/{instance.external_name}"
         await self._call(instance, "POST", path, json=payload)
+
+    # -- inbound media ------------------------------------------------------------------------
+
+    async def download_media(
+        self, instance: InstanceRef, *, message_id: str, max_bytes: int
+    ) -> DownloadedMedia:
+        """`POST /chat/getBase64FromMediaMessage/{instance}`: Evolution decrypts the media of
+        message `message_id` and answers `{base64, mimetype, fileName, ...}`; the answer is
+        streamed and cut off past what `max_bytes` of base64 can take."""
+        base_url = instance.config.get("base_url", "").rstrip("/")
+        if not base_url:
+            raise ProviderError("Evolution base_url is not configured", retryable=False)
+        what = "Evolution getBase64FromMediaMessage"
+        answer = await fetch_limited(
+            self._client,
+            "POST",
+            f"{base_url}/chat/getBase64FromMediaMessage/{instance.external_name}",
+            max_bytes=max_bytes * 4 // 3 + 64 * 1024,  # base64 plus the JSON around it
+            request_timeout=self._timeout,
+            what=what,
+            headers={"apikey": instance.config.get("api_key", "")},
+            json={"message": {"key": {"id": message_id}}, "convertToMp4": False},
+        )
+        if answer.status_code >= 400:
+            response = answer.response()
+            retryable = answer.status_code >= 500 or answer.status_code == 429
+            raise ProviderError(
+                f"Evolution {answer.status_code}: {error_reason(response)}",
+                retryable=retryable,
+                status=answer.status_code,
+            )
+        body = json_or_none(answer.response())
+        encoded = body.get("base64") if isinstance(body, dict) else None
+        if not isinstance(encoded, str) or not encoded:
+            raise ProviderError(f"{what} answered without base64", retryable=False)
+        try:
+            data = base64.b64decode(encoded.split(",", 1)[-1], validate=True)
+        except (binascii.Error, ValueError):
+            raise ProviderError(f"{what} answered invalid base64", retryable=False) from None
+        if len(data) > max_bytes:
+            raise too_large(what, max_bytes)
+        assert isinstance(body, dict)
+        mime, name = body.get("mimetype"), body.get("fileName")
+        return DownloadedMedia(
+            data,
+            mime if isinstance(mime, str) and mime else None,
+            name if isinstance(name, str) and name else None,
+        )
 
     # -- webhooks -----------------------------------------------------------------------------
 
