@@ -23,6 +23,7 @@ from atende.core.security import SecretBox
 from atende.core.settings import Settings, get_settings
 from atende.inbox import media_routes
 from atende.inbox import routes as inbox_routes
+from atende.inbox.inbound_writer import InboundWriter
 from atende.realtime.bus import InProcessBus
 from atende.realtime.hub import Hub
 from atende.realtime.retention import retention_loop
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     bus = InProcessBus()
     hub = Hub(database, metrics, settings.sse_heartbeat_seconds)
     jobs = JobRunner(database)
+    inbound_writer = InboundWriter(database)
 
     def announce(pending: dict[int, int], count: int) -> None:
         metrics.events_published.inc(count)
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await bus.start()
         await hub.start()
         await jobs.start()
+        await inbound_writer.start()
         retention = asyncio.create_task(
             retention_loop(
                 database,
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             retention.cancel()
             await jobs.stop()
+            await inbound_writer.stop()
             await hub.stop()
             await bus.stop()
             await _app.state.login_limiter.aclose()
@@ -99,7 +103,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inbox_routes.router)
     app.include_router(media_routes.router)
     whatsapp = setup_whatsapp(
-        app, settings=settings, database=database, box=app.state.secret_box, jobs=jobs
+        app,
+        settings=settings,
+        database=database,
+        box=app.state.secret_box,
+        jobs=jobs,
+        inbound_writer=inbound_writer,
     )
     setup_web(app, settings)
 

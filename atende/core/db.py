@@ -72,8 +72,12 @@ class Database:
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        # One writer at a time, queued in this process: SQLite allows one write transaction,
+        # and writers that meet its lock fall into its busy handler, which sleeps (1 ms, 2 ms,
+        # 5 ms ... 100 ms) instead of waking when the lock frees. An asyncio lock wakes at once.
+        self.sqlite_writer_lock = asyncio.Lock()
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, self.sqlite_writer_lock)
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._commit_listeners: list[CommitListener] = []
         info = {DATABASE_KEY: self}
@@ -88,6 +92,15 @@ class Database:
         """Called after each commit that wrote events, with {org_id: highest new seq} and the
         number of events written."""
         self._commit_listeners.append(listener)
+
+    @property
+    def sqlite_sync_url(self) -> str:
+        """The same SQLite file for the standard-library driver (threads that batch writes)."""
+        return self.url.replace("sqlite+aiosqlite:", "sqlite:", 1)
+
+    def announce_committed(self, pending: dict[int, int], count: int) -> None:
+        """For writers outside a session (batch writers): events they committed."""
+        self._announce(pending, count)
 
     def _announce(self, pending: dict[int, int], count: int) -> None:
         for listener in self._commit_listeners:
@@ -138,25 +151,22 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING_COUNT_KEY, None)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own handling defers it).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+def sqlite_connection_setup(dbapi_connection: Any, _record: Any = None) -> None:
+    """WAL, a busy timeout, foreign keys; and BEGIN left to SQLAlchemy's "begin" event."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
-    # One writer at a time, queued in this process: SQLite allows one write transaction, and
-    # writers that meet its lock fall into its busy handler, which sleeps (1 ms, 2 ms, 5 ms ...
-    # 100 ms) instead of waking when the lock frees. Waiting on an asyncio lock wakes at once.
-    # The lock is taken when a write transaction begins and released when its connection
-    # returns to the pool (after COMMIT or ROLLBACK has completed).
-    writer_lock = asyncio.Lock()
 
+def _configure_sqlite(engine: AsyncEngine, writer_lock: asyncio.Lock) -> None:
+    event.listen(engine.sync_engine, "connect", sqlite_connection_setup)
+
+    # The writer lock is taken when a write transaction begins and released when its
+    # connection returns to the pool (after COMMIT or ROLLBACK has completed).
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")

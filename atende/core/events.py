@@ -7,6 +7,7 @@ listeners learn which organisations have new events (see `Database.add_commit_li
 rolled-back transaction announces nothing.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -98,6 +100,40 @@ async def record_event(session: AsyncSession, *, org_id: int, payload: EventPayl
     pending[org_id] = max(seq, pending.get(org_id, 0))
     session.info[PENDING_COUNT_KEY] = session.info.get(PENDING_COUNT_KEY, 0) + 1
     return seq
+
+
+def append_events(conn: Connection, *, org_id: int, payloads: Sequence[EventPayload]) -> int:
+    """`record_event` for batch writers on a connection of their own (a thread): stores the
+    events with consecutive sequence numbers and returns the highest. The caller announces
+    them after its commit (`Database.announce_committed`)."""
+    for payload in payloads:
+        if EVENT_SCHEMAS.get(payload.event_type) is not type(payload):
+            raise ValueError(f"unregistered event type {payload.event_type!r}")
+    count = len(payloads)
+    last = conn.execute(
+        update(EventCounter)
+        .where(EventCounter.org_id == org_id)
+        .values(last_seq=EventCounter.last_seq + count)
+        .returning(EventCounter.last_seq)
+    ).scalar()
+    if last is None:
+        last = count
+        conn.execute(insert(EventCounter).values(org_id=org_id, last_seq=last))
+    now = utcnow()
+    conn.execute(
+        insert(Event),
+        [
+            {
+                "org_id": org_id,
+                "seq": last - count + 1 + index,
+                "type": payload.event_type,
+                "payload": payload.model_dump(mode="json"),
+                "created_at": now,
+            }
+            for index, payload in enumerate(payloads)
+        ],
+    )
+    return int(last)
 
 
 # --- the core module's own events -------------------------------------------------------------

@@ -8,7 +8,8 @@ import json
 import logging
 import re
 import time
-import uuid
+import itertools
+import os
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,6 +20,9 @@ from atende.core.metrics import Metrics
 
 log = logging.getLogger("atende.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Request ids: a random per-process prefix and a counter (uuid4 costs a system call each).
+_ID_PREFIX = os.urandom(4).hex()
+_ids = itertools.count(1)
 
 
 def _route_of(scope: Scope) -> str:
@@ -46,7 +50,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
+        request_id = incoming if _REQUEST_ID.match(incoming) else f"{_ID_PREFIX}{next(_ids):08x}"
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500

@@ -15,9 +15,10 @@ more than SQLite itself on the intake's hot path. Both apply the same rules:
 from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import bindparam, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
@@ -61,8 +62,8 @@ class Stored:
     events: tuple[EventPayload, ...]
 
 
-# Yields statements, receives each one's `Result` (typed Any: rows of different shapes).
-Steps = Generator[Executable, Any, Stored | None]
+# Yields (statement, parameters), receives each one's `Result` (Any: rows of many shapes).
+Steps = Generator[tuple[Executable, dict[str, Any]], Any, Stored | None]
 
 
 def preview_of(type_: str, text: str | None) -> str:
@@ -74,69 +75,133 @@ def _insert(dialect: str, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    seen: Executable
+    contact: Executable
+    conversation_in: Executable
+    conversation_from_me: Executable
+    message: Executable
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    """Built once per dialect with bound parameters: constructing a statement (and its cache
+    key) costs more than SQLite takes to run it."""
+    contact = _insert(dialect, Contact).values(
+        {column: bindparam(column) for column in CONTACT_COLUMNS}
+    )
+    new_contact = contact.excluded
+    conversation = _insert(dialect, Conversation).values(
+        {column: bindparam(column) for column in CONVERSATION_COLUMNS}
+    )
+    new = conversation.excluded
+
+    def conversation_upsert(mode: Any) -> Executable:
+        upsert: Executable = conversation.on_conflict_do_update(
+            index_elements=[Conversation.contact_id],
+            set_={
+                "mode": mode,
+                "unread_count": Conversation.unread_count + new.unread_count,
+                "last_message_at": new.last_message_at,
+                "last_message_preview": new.last_message_preview,
+                "last_inbound_at": case(
+                    (new.last_inbound_at.is_(None), Conversation.last_inbound_at),
+                    else_=new.last_inbound_at,
+                ),
+            },
+        ).returning(Conversation.id, Conversation.mode, Conversation.unread_count)
+        return upsert
+
+    return _Statements(
+        seen=select(Message.id).where(
+            Message.instance_id == bindparam("instance_id"),
+            Message.provider_message_id == bindparam("provider_message_id"),
+        ),
+        contact=contact.on_conflict_do_update(
+            index_elements=[Contact.instance_id, Contact.contact_key],
+            set_={
+                # Reply where the person writes from, never to an opaque @lid id.
+                "wa_id": case(
+                    (new_contact.wa_id.like("%@lid"), Contact.wa_id), else_=new_contact.wa_id
+                ),
+                "name": case((Contact.name == "", new_contact.name), else_=Contact.name),
+            },
+        ).returning(Contact.id),
+        # The customer writes again: a closed conversation reopens, for the bot.
+        conversation_in=conversation_upsert(
+            case((Conversation.mode == "closed", "bot"), else_=Conversation.mode)
+        ),
+        # An operator answered from the phone: the bot pauses.
+        conversation_from_me=conversation_upsert(
+            case((Conversation.mode == "bot", "human"), else_=Conversation.mode)
+        ),
+        message=_insert(dialect, Message)
+        .values({column: bindparam(column) for column in MESSAGE_COLUMNS})
+        .on_conflict_do_nothing()
+        .returning(Message.id),
+    )
+
+
+CONTACT_COLUMNS = (
+    "org_id", "instance_id", "contact_key", "wa_id", "phone", "name", "is_group", "opted_out",
+    "created_at",
+)  # fmt: skip
+CONVERSATION_COLUMNS = (
+    "org_id", "instance_id", "contact_id", "mode", "unread_count", "last_message_at",
+    "last_message_preview", "last_inbound_at", "created_at",
+)  # fmt: skip
+MESSAGE_COLUMNS = (
+    "org_id", "instance_id", "conversation_id", "direction", "author", "type", "text", "media",
+    "extra", "provider_message_id", "status", "reply_to_provider_id", "sent_at", "created_at",
+)  # fmt: skip
+
+
 def inbound_steps(dialect: str, org_id: int, instance_id: int, inbound: InboundInput) -> Steps:
-    seen = yield select(Message.id).where(
-        Message.instance_id == instance_id,
-        Message.provider_message_id == inbound.provider_message_id,
+    statements = _statements(dialect)
+    seen = yield (
+        statements.seen,
+        {
+            "instance_id": instance_id,
+            "provider_message_id": inbound.provider_message_id,
+        },
     )
     if seen.first() is not None:
         return None
     now = utcnow()
     key, phone = contact_key(inbound.chat_id, None if inbound.is_group else inbound.phone_digits)
-    name = "" if inbound.from_me or inbound.is_group else (inbound.sender_name or "")[:200]
-    contact_insert = _insert(dialect, Contact).values(
-        org_id=org_id,
-        instance_id=instance_id,
-        contact_key=key,
-        wa_id=inbound.chat_id,
-        phone=phone,
-        name=name,
-        is_group=inbound.is_group,
-        opted_out=False,
-        created_at=now,
-    )
-    new_contact = contact_insert.excluded
-    contact_row = yield contact_insert.on_conflict_do_update(
-        index_elements=[Contact.instance_id, Contact.contact_key],
-        set_={
-            # Reply where the person writes from, never to an opaque @lid id.
-            "wa_id": case(
-                (new_contact.wa_id.like("%@lid"), Contact.wa_id), else_=new_contact.wa_id
-            ),
-            "name": case((Contact.name == "", new_contact.name), else_=Contact.name),
+    contact_row = yield (
+        statements.contact,
+        {
+            "org_id": org_id,
+            "instance_id": instance_id,
+            "contact_key": key,
+            "wa_id": inbound.chat_id,
+            "phone": phone,
+            "name": ""
+            if inbound.from_me or inbound.is_group
+            else (inbound.sender_name or "")[:200],
+            "is_group": inbound.is_group,
+            "opted_out": False,
+            "created_at": now,
         },
-    ).returning(Contact.id)
+    )
     contact_id = int(contact_row.scalar_one())
     preview = preview_of(inbound.type, inbound.text)
-    conversation_insert = _insert(dialect, Conversation).values(
-        org_id=org_id,
-        instance_id=instance_id,
-        contact_id=contact_id,
-        mode="human" if inbound.from_me else "bot",
-        unread_count=0 if inbound.from_me else 1,
-        last_message_at=inbound.timestamp,
-        last_message_preview=preview,
-        last_inbound_at=None if inbound.from_me else inbound.timestamp,
-        created_at=now,
-    )
-    new = conversation_insert.excluded
-    if inbound.from_me:  # an operator answered from the phone: the bot pauses
-        mode = case((Conversation.mode == "bot", "human"), else_=Conversation.mode)
-    else:  # the customer writes again: a closed conversation reopens, for the bot
-        mode = case((Conversation.mode == "closed", "bot"), else_=Conversation.mode)
-    conversation_row = yield conversation_insert.on_conflict_do_update(
-        index_elements=[Conversation.contact_id],
-        set_={
-            "mode": mode,
-            "unread_count": Conversation.unread_count + new.unread_count,
-            "last_message_at": new.last_message_at,
-            "last_message_preview": new.last_message_preview,
-            "last_inbound_at": case(
-                (new.last_inbound_at.is_(None), Conversation.last_inbound_at),
-                else_=new.last_inbound_at,
-            ),
+    conversation_row = yield (
+        (statements.conversation_from_me if inbound.from_me else statements.conversation_in),
+        {
+            "org_id": org_id,
+            "instance_id": instance_id,
+            "contact_id": contact_id,
+            "mode": "human" if inbound.from_me else "bot",
+            "unread_count": 0 if inbound.from_me else 1,
+            "last_message_at": inbound.timestamp,
+            "last_message_preview": preview,
+            "last_inbound_at": None if inbound.from_me else inbound.timestamp,
+            "created_at": now,
         },
-    ).returning(Conversation.id, Conversation.mode, Conversation.unread_count)
+    )
     conversation_id, conversation_mode, unread = conversation_row.one()
     extra = inbound.extra
     if inbound.is_group:
@@ -145,25 +210,23 @@ def inbound_steps(dialect: str, org_id: int, instance_id: int, inbound: InboundI
     author = "operator" if inbound.from_me else "contact"
     status = "sent" if inbound.from_me else "delivered"
     message_row = yield (
-        _insert(dialect, Message)
-        .values(
-            org_id=org_id,
-            instance_id=instance_id,
-            conversation_id=conversation_id,
-            direction=direction,
-            author=author,
-            type=inbound.type,
-            text=inbound.text,
-            media=inbound.media,
-            extra=extra,
-            provider_message_id=inbound.provider_message_id,
-            status=status,
-            reply_to_provider_id=inbound.reply_to,
-            sent_at=inbound.timestamp,
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(Message.id)
+        statements.message,
+        {
+            "org_id": org_id,
+            "instance_id": instance_id,
+            "conversation_id": conversation_id,
+            "direction": direction,
+            "author": author,
+            "type": inbound.type,
+            "text": inbound.text,
+            "media": inbound.media,
+            "extra": extra,
+            "provider_message_id": inbound.provider_message_id,
+            "status": status,
+            "reply_to_provider_id": inbound.reply_to,
+            "sent_at": inbound.timestamp,
+            "created_at": now,
+        },
     )
     message_id = message_row.scalar()
     if message_id is None:  # a concurrent delivery of the same message won

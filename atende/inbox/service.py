@@ -149,9 +149,9 @@ async def record_inbound(
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     steps = inbound_steps(dialect, org_id, instance_id, inbound)
     try:
-        statement = next(steps)
+        statement, params = next(steps)
         while True:
-            statement = steps.send(await session.execute(statement))
+            statement, params = steps.send(await session.execute(statement, params))
     except StopIteration as done:
         stored: Stored | None = done.value
     if stored is None:

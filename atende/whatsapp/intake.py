@@ -9,8 +9,11 @@ media over the limit 413; anything the provider sends that we do not use (unknow
 acknowledged and ignored, because the provider would otherwise retry it for days.
 """
 
+import asyncio
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,12 +22,14 @@ from atende.core.db import Database
 from atende.core.errors import NotFound, PayloadTooLarge, Problem
 from atende.core.security import SecretBox
 from atende.inbox import service as inbox
+from atende.inbox.inbound_writer import InboundWriter
 from atende.whatsapp import service
 from atende.whatsapp.media import MediaTooLarge, media_record
 from atende.whatsapp.models import Instance
 from atende.whatsapp.providers.base import (
     ConnectionUpdate,
     InboundMessage,
+    InstanceRef,
     OutboundEcho,
     ProviderEvent,
     QrUpdate,
@@ -35,6 +40,9 @@ from atende.whatsapp.providers.base import (
 from atende.whatsapp.providers.registry import Providers
 
 log = logging.getLogger("atende.whatsapp.intake")
+# A changed secret or a deleted instance reaches other processes' caches within this time.
+REF_CACHE_SECONDS = 5.0
+REF_CACHE_SIZE = 10_000
 
 
 class WebhookProblem(Problem):
@@ -52,7 +60,7 @@ class IntakeResult:
     other: int  # statuses, connection changes, QR codes, ignored echoes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Intake:
     database: Database
     providers: Providers
@@ -60,12 +68,31 @@ class Intake:
     base_url: str
     media_root: Path
     media_max_bytes: int
+    writer: InboundWriter
+    # Instances by (provider, id), read once every few seconds rather than on every delivery.
+    _refs: dict[tuple[str, int], tuple[InstanceRef, float]] = field(default_factory=dict)
 
-    async def handshake(self, *, provider: str, instance_id: int, request: WebhookRequest) -> str:
-        adapter = self.providers.get(provider)
+    def forget(self, instance_id: int) -> None:
+        """Drops a changed or deleted instance from the cache of this process."""
+        for key in [key for key in self._refs if key[1] == instance_id]:
+            del self._refs[key]
+
+    async def _ref(self, provider: str, instance_id: int) -> InstanceRef:
+        cached = self._refs.get((provider, instance_id))
+        now = time.monotonic()
+        if cached is not None and cached[1] > now:
+            return cached[0]
         async with self.database.unit_of_work(write=False) as session:
             instance = await self._instance(session, provider, instance_id)
             ref = service.instance_ref(instance, self.box, self.base_url)
+        if len(self._refs) > REF_CACHE_SIZE:
+            self._refs.clear()
+        self._refs[(provider, instance_id)] = (ref, now + REF_CACHE_SECONDS)
+        return ref
+
+    async def handshake(self, *, provider: str, instance_id: int, request: WebhookRequest) -> str:
+        adapter = self.providers.get(provider)
+        ref = await self._ref(provider, instance_id)
         try:
             return adapter.answer_handshake(ref, request)
         except WebhookRejected as rejected:
@@ -75,9 +102,7 @@ class Intake:
         self, *, provider: str, instance_id: int, request: WebhookRequest
     ) -> IntakeResult:
         adapter = self.providers.get(provider)
-        async with self.database.unit_of_work(write=False) as session:
-            instance = await self._instance(session, provider, instance_id)
-            ref = service.instance_ref(instance, self.box, self.base_url)
+        ref = await self._ref(provider, instance_id)
         try:
             adapter.verify_webhook(ref, request)
             events = adapter.parse_webhook(ref, request)
@@ -85,9 +110,27 @@ class Intake:
             log.info("webhook rejected", extra={"instance_id": instance_id, "why": rejected.reason})
             raise WebhookProblem(rejected) from rejected
         media = await self._store_media(events)
-        async with self.database.unit_of_work() as session:
-            instance = await self._instance(session, provider, instance_id)
-            return await apply_events(session, instance, events, media)
+        messages = [event for event in events if isinstance(event, InboundMessage)]
+        others = [event for event in events if not isinstance(event, InboundMessage)]
+        # Messages go to the batching writer (they are most of the traffic); the rest, rarer,
+        # in a transaction of their own. The answer waits for both commits.
+        results = await asyncio.gather(
+            *(
+                self.writer.store(
+                    org_id=ref.org_id,
+                    instance_id=ref.id,
+                    inbound=_inbound_input(message, media.get(message.provider_message_id)),
+                )
+                for message in messages
+            )
+        )
+        other = 0
+        if others:
+            async with self.database.unit_of_work() as session:
+                instance = await self._instance(session, provider, instance_id)
+                other = (await apply_events(session, instance, others)).other
+        stored = sum(result is not None for result in results)
+        return IntakeResult(stored, len(results) - stored, other)
 
     async def _instance(self, session: AsyncSession, provider: str, instance_id: int) -> Instance:
         instance = await service.instance_for_webhook(
@@ -115,7 +158,7 @@ class Intake:
 async def apply_events(
     session: AsyncSession,
     instance: Instance,
-    events: list[ProviderEvent],
+    events: Sequence[ProviderEvent],
     media: dict[str, dict[str, object]] | None = None,
 ) -> IntakeResult:
     stored = duplicates = other = 0

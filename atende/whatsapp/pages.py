@@ -270,6 +270,7 @@ async def delete_instance(
         instance_id=instance_id,
         actor=principal.actor(client_ip(request)),
     )
+    whatsapp_of(request).intake.forget(instance_id)
     return redirect(request, "/instances")
 
 

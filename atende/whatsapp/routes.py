@@ -65,6 +65,7 @@ async def update_instance(
         box=wa.box,
         actor=principal.actor(client_ip(request)),
     )
+    wa.intake.forget(instance_id)
     return service.instance_out(row, wa.box, wa.base_url)
 
 
@@ -78,6 +79,7 @@ async def delete_instance(
         instance_id=instance_id,
         actor=principal.actor(client_ip(request)),
     )
+    whatsapp_of(request).intake.forget(instance_id)
 
 
 @router.post("/instances/{instance_id}/connect", response_model=InstanceOut)

@@ -10,6 +10,7 @@ from atende.core.jobs_runner import JobRunner
 from atende.core.ratelimit import async_rate_storage, close_rate_storage
 from atende.core.security import SecretBox
 from atende.core.settings import Settings
+from atende.inbox.inbound_writer import InboundWriter
 from atende.inbox.media import FETCH_MEDIA_JOB
 from atende.inbox.service import SEND_JOB
 from atende.whatsapp.intake import Intake
@@ -37,7 +38,13 @@ def whatsapp_of(request: Request) -> WhatsApp:
 
 
 def setup_whatsapp(
-    app: FastAPI, *, settings: Settings, database: Database, box: SecretBox, jobs: JobRunner
+    app: FastAPI,
+    *,
+    settings: Settings,
+    database: Database,
+    box: SecretBox,
+    jobs: JobRunner,
+    inbound_writer: InboundWriter,
 ) -> WhatsApp:
     from atende.whatsapp import pages, sandbox_pages
     from atende.whatsapp.routes import router, webhooks
@@ -51,6 +58,7 @@ def setup_whatsapp(
         base_url=settings.base_url,
         media_root=Path(settings.data_dir) / "media",
         media_max_bytes=settings.media_max_bytes,
+        writer=inbound_writer,
     )
     sender = Sender(
         database=database,
