@@ -4,12 +4,12 @@ Pure ASGI (not `BaseHTTPMiddleware`) so long-lived streams pass through without 
 queue per request, which matters when one process holds thousands of SSE clients.
 """
 
+import itertools
 import json
 import logging
+import os
 import re
 import time
-import itertools
-import os
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
