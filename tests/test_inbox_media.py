@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from atende.inbox.media import enqueue_media_fetch
+from atende.core.jobs import JobRecord
+from atende.inbox.media import enqueue_media_fetch, media_fetch_job_step
 from atende.inbox.models import Message
 from tests.support.direct_db import direct_session, problem_of
 from tests.support.fake_evolution import FakeEvolution
@@ -165,7 +166,27 @@ async def test_evolution_media_not_inline_is_fetched_by_the_job(
                 )
             )
             assert message is not None
-            await enqueue_media_fetch(
+            dialect = session.get_bind().dialect.name
+            for _ in range(2):  # the step a driver without a session runs; once per message
+                statement, params = media_fetch_job_step(
+                    dialect,
+                    org_id=message.org_id,
+                    instance_id=message.instance_id,
+                    message_id=message.id,
+                )
+                await session.execute(statement, params)
+            jobs = await session.scalars(
+                select(JobRecord).where(JobRecord.key == f"media:message:{message.id}")
+            )
+            (job,) = jobs.all()
+            assert (job.kind, job.org_id, job.status) == (
+                "whatsapp.fetch_media",
+                tenant.org_id,
+                "pending",
+            )
+            assert job.payload["message_id"] == message.id
+            # enqueue_media_fetch is the same job: a no-op now.
+            assert not await enqueue_media_fetch(
                 session,
                 org_id=message.org_id,
                 instance_id=message.instance_id,

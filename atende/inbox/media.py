@@ -10,16 +10,19 @@ pending: a `whatsapp.fetch_media` job (queued with `enqueue_media_fetch`) downlo
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from atende.core.db import utcnow
 from atende.core.errors import Conflict, NotFound
 from atende.core.events import record_event
-from atende.core.jobs import enqueue
+from atende.core.jobs import JobRecord, JobStatus, enqueue
 from atende.inbox.events import MessageUpdated
 from atende.inbox.models import Message
 
@@ -37,6 +40,14 @@ def needs_fetch(media: Mapping[str, Any] | None) -> bool:
     return not media.get("path") and not media.get("error")
 
 
+def _job_key(message_id: int) -> str:
+    return f"media:message:{message_id}"
+
+
+def _job_payload(instance_id: int, message_id: int) -> dict[str, Any]:
+    return {"message_id": message_id, "instance_id": instance_id, "max_attempts": FETCH_ATTEMPTS}
+
+
 async def enqueue_media_fetch(
     session: AsyncSession, *, org_id: int, instance_id: int, message_id: int
 ) -> bool:
@@ -45,15 +56,47 @@ async def enqueue_media_fetch(
     return await enqueue(
         session,
         kind=FETCH_MEDIA_JOB,
-        key=f"media:message:{message_id}",
-        payload={
-            "message_id": message_id,
-            "instance_id": instance_id,
-            "max_attempts": FETCH_ATTEMPTS,
-        },
+        key=_job_key(message_id),
+        payload=_job_payload(instance_id, message_id),
         org_id=org_id,
         max_attempts=FETCH_ATTEMPTS,
     )
+
+
+@cache
+def _job_insert(dialect: str) -> Executable:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = (
+        "org_id", "kind", "key", "payload", "status", "attempts", "max_attempts", "run_at",
+        "created_at", "updated_at",
+    )  # fmt: skip
+    statement: Executable = (
+        insert(JobRecord)
+        .values({column: bindparam(column) for column in columns})
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return statement
+
+
+def media_fetch_job_step(
+    dialect: str, *, org_id: int, instance_id: int, message_id: int
+) -> tuple[Executable, dict[str, Any]]:
+    """The same job as `enqueue_media_fetch`, as a prebuilt (statement, parameters) step for
+    drivers without an ORM session (`atende.inbox.inbound.inbound_steps`). Runners pick it up
+    on their next sweep, or sooner when anything else wakes them."""
+    now = utcnow()
+    return _job_insert(dialect), {
+        "org_id": org_id,
+        "kind": FETCH_MEDIA_JOB,
+        "key": _job_key(message_id),
+        "payload": _job_payload(instance_id, message_id),
+        "status": JobStatus.pending.value,
+        "attempts": 0,
+        "max_attempts": FETCH_ATTEMPTS,
+        "run_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 @dataclass(frozen=True, slots=True)
