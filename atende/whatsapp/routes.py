@@ -2,9 +2,13 @@
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import PlainTextResponse
+from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
 
 from atende.core.deps import CurrentPrincipal, DbSession, ManagerPrincipal, client_ip
-from atende.core.schemas import PathId
+from atende.core.errors import NotFound
+from atende.core.routing import AsgiRoute
+from atende.core.schemas import MAX_ID, PathId
 from atende.whatsapp import lifecycle, service
 from atende.whatsapp.intake import Intake
 from atende.whatsapp.providers.base import WebhookRequest
@@ -125,14 +129,34 @@ async def webhook_handshake(provider: str, instance_id: PathId, request: Request
     )
 
 
-@webhooks.post("/webhooks/{provider}/{instance_id}")
-async def webhook_receive(provider: str, instance_id: PathId, request: Request) -> Response:
-    """Provider deliveries: 200 only once what they carry is committed."""
-    intake: Intake = whatsapp_of(request).intake
-    result = await intake.receive(
-        provider=provider, instance_id=instance_id, request=await _webhook_request(request)
-    )
-    return Response(
-        content=f'{{"stored":{result.stored},"duplicates":{result.duplicates}}}',
-        media_type="application/json",
-    )
+class WebhookReceiver:
+    """`POST /webhooks/{provider}/{instance_id}`: provider deliveries, answered 200 only once
+    what they carry is committed. A plain ASGI endpoint: it is the busiest route, and FastAPI's
+    per-request machinery cost more than the intake's own work (see bench/README.md)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        instance_id = int(scope["path_params"]["instance_id"])
+        if not 1 <= instance_id <= MAX_ID:
+            raise NotFound("Unknown instance.")
+        result = await whatsapp_of(request).intake.receive(
+            provider=scope["path_params"]["provider"],
+            instance_id=instance_id,
+            request=await _webhook_request(request),
+        )
+        response = Response(
+            content=f'{{"stored":{result.stored},"duplicates":{result.duplicates}}}',
+            media_type="application/json",
+        )
+        await response(scope, receive, send)
+
+
+def webhook_routes() -> list[BaseRoute]:
+    return [
+        AsgiRoute(
+            "/webhooks/{provider}/{instance_id:int}",
+            WebhookReceiver(),
+            methods=["POST"],
+            name="webhook",
+        )
+    ]

@@ -47,7 +47,7 @@ def setup_whatsapp(
     inbound_writer: InboundWriter,
 ) -> WhatsApp:
     from atende.whatsapp import pages, sandbox_pages
-    from atende.whatsapp.routes import router, webhooks
+    from atende.whatsapp.routes import router, webhook_routes, webhooks
     from atende.whatsapp.sandbox_routes import router as sandbox_router
 
     providers = Providers(cloud_graph_url=settings.cloud_graph_url)
@@ -75,6 +75,8 @@ def setup_whatsapp(
     app.include_router(router)
     app.include_router(sandbox_router)
     app.include_router(webhooks)
+    # First in line: matched before the many API and page routes.
+    app.router.routes[0:0] = webhook_routes()
     app.include_router(pages.router)
     app.include_router(sandbox_pages.router)
     return whatsapp
