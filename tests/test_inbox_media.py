@@ -166,24 +166,21 @@ async def test_evolution_media_not_inline_is_fetched_by_the_job(
                 )
             )
             assert message is not None
-            dialect = session.get_bind().dialect.name
-            for _ in range(2):  # the step a driver without a session runs; once per message
-                statement, params = media_fetch_job_step(
-                    dialect,
-                    org_id=message.org_id,
-                    instance_id=message.instance_id,
-                    message_id=message.id,
-                )
-                await session.execute(statement, params)
+            # The intake wrote the fetch job with the message (same transaction); running the
+            # same step again is a no-op.
+            statement, params = media_fetch_job_step(
+                session.get_bind().dialect.name,
+                org_id=message.org_id,
+                instance_id=message.instance_id,
+                message_id=message.id,
+            )
+            await session.execute(statement, params)
             jobs = await session.scalars(
                 select(JobRecord).where(JobRecord.key == f"media:message:{message.id}")
             )
             (job,) = jobs.all()
-            assert (job.kind, job.org_id, job.status) == (
-                "whatsapp.fetch_media",
-                tenant.org_id,
-                "pending",
-            )
+            assert (job.kind, job.org_id) == ("whatsapp.fetch_media", tenant.org_id)
+            assert job.status in ("pending", "running", "done")
             assert job.payload["message_id"] == message.id
             # enqueue_media_fetch is the same job: a no-op now.
             assert not await enqueue_media_fetch(

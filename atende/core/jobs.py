@@ -206,14 +206,24 @@ def remove_waker(database: Database, waker: Waker) -> None:
     _wakers.get(database, set()).discard(waker)
 
 
+def mark_jobs_pending(session: AsyncSession) -> None:
+    """For jobs written by statements of the caller's own: wake the runners after commit."""
+    session.info[PENDING_JOBS_KEY] = True
+
+
+def wake_runners(database: Database) -> None:
+    """For writers outside a session (batch writers) that committed jobs."""
+    for waker in list(_wakers.get(database, ())):
+        waker()
+
+
 @event.listens_for(OutboxSession, "after_commit")
 def _wake_after_commit(session: Session) -> None:
     if not session.info.pop(PENDING_JOBS_KEY, False):
         return
     database = session.info.get(DATABASE_KEY)
     if isinstance(database, Database):
-        for waker in list(_wakers.get(database, ())):
-            waker()
+        wake_runners(database)
 
 
 @event.listens_for(OutboxSession, "after_rollback")

@@ -25,6 +25,7 @@ from sqlalchemy.sql import Executable
 from atende.core.db import utcnow
 from atende.core.events import EventPayload
 from atende.inbox.events import ConversationUpdated, MessageCreated
+from atende.inbox.media import media_fetch_job_step, needs_fetch
 from atende.inbox.models import Contact, Conversation, Message
 from atende.inbox.phones import contact_key
 
@@ -59,6 +60,7 @@ class Stored:
     """What a new message wrote: its ids and the events to record with it."""
 
     message: StoredMessage
+    wrote_job: bool
     events: tuple[EventPayload, ...]
 
 
@@ -231,10 +233,16 @@ def inbound_steps(dialect: str, org_id: int, instance_id: int, inbound: InboundI
     message_id = message_row.scalar()
     if message_id is None:  # a concurrent delivery of the same message won
         return None
+    fetches_media = needs_fetch(inbound.media)
+    if fetches_media:  # media that did not come inline: a job fetches it from the provider
+        yield media_fetch_job_step(
+            dialect, org_id=org_id, instance_id=instance_id, message_id=int(message_id)
+        )
     stored = StoredMessage(int(message_id), int(conversation_id), contact_id)
     at = inbound.timestamp.isoformat()
     return Stored(
         stored,
+        fetches_media,
         (
             MessageCreated(
                 message_id=stored.message_id,

@@ -22,6 +22,7 @@ from sqlalchemy.pool import StaticPool
 from atende.core.db import Database, sqlite_connection_setup
 from atende.core.errors import NotFound
 from atende.core.events import EventPayload, append_events
+from atende.core.jobs import wake_runners
 from atende.inbox.inbound import InboundInput, Stored, StoredMessage, inbound_steps
 from atende.inbox.service import record_inbound
 
@@ -102,17 +103,21 @@ class InboundWriter:
                     ]
             pending: dict[int, int] = {}
             count = 0
+            wrote_jobs = False
             for item, outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
                     item.done.set_exception(outcome)
                     continue
                 stored, last_seq = outcome
+                wrote_jobs = wrote_jobs or bool(stored and stored.wrote_job)
                 if last_seq:
                     pending[item.org_id] = max(pending.get(item.org_id, 0), last_seq)
                     count += len(stored.events) if stored else 0
                 item.done.set_result(stored.message if stored else None)
             if pending:
                 self._database.announce_committed(pending, count)
+            if wrote_jobs:
+                wake_runners(self._database)
 
     def _write(self, batch: list[_Item]) -> list[Any]:
         """On the writer thread: the whole batch in one transaction."""

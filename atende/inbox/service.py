@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atende.core.db import utcnow
 from atende.core.errors import NotFound
 from atende.core.events import record_event
-from atende.core.jobs import enqueue
+from atende.core.jobs import enqueue, mark_jobs_pending
 from atende.core.sql import insert_ignoring_conflicts
 from atende.inbox.events import ConversationUpdated, MessageCreated, MessageStatusChanged
 from atende.inbox.inbound import (
@@ -158,6 +158,8 @@ async def record_inbound(
         return None
     for payload in stored.events:
         await record_event(session, org_id=org_id, payload=payload)
+    if stored.wrote_job:
+        mark_jobs_pending(session)
     return stored.message
 
 

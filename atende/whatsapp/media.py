@@ -4,6 +4,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import uuid
 from pathlib import Path
 
 from atende.whatsapp.providers.base import InboundMedia
@@ -19,7 +20,8 @@ def _store(root: Path, data: bytes) -> str:
     path = root / relative
     if not path.exists():  # same bytes, same file: a retried delivery writes nothing new
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".part")
+        # A name of its own: two deliveries of the same bytes may be written at once.
+        temporary = path.with_suffix(f".{uuid.uuid4().hex}.part")
         temporary.write_bytes(data)
         temporary.replace(path)
     return str(relative)
