@@ -56,8 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await bus.start()
         await hub.start()
-        await jobs.start()
-        await inbound_writer.start()
+        for part in (jobs, inbound_writer, whatsapp):  # whatsapp queues work for the runner
+            await part.start()
         retention = asyncio.create_task(
             retention_loop(
                 database,

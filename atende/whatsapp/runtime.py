@@ -16,6 +16,7 @@ from atende.inbox.service import SEND_JOB
 from atende.whatsapp.intake import Intake
 from atende.whatsapp.media_fetch import MediaFetcher
 from atende.whatsapp.providers.registry import Providers
+from atende.whatsapp.reconcile import RECONCILE_JOB, Reconciler, enqueue_reconciliation
 from atende.whatsapp.sender import Sender
 
 
@@ -26,6 +27,9 @@ class WhatsApp:
     sender: Sender
     box: SecretBox
     base_url: str
+
+    async def start(self) -> None:
+        await enqueue_reconciliation(self.intake.database)
 
     async def aclose(self) -> None:
         await self.providers.aclose()
@@ -69,6 +73,7 @@ def setup_whatsapp(
         rate_storage=async_rate_storage(settings.rate_limit_storage),
     )
     jobs.register(SEND_JOB, sender)
+    jobs.register(RECONCILE_JOB, Reconciler(database, providers, box, settings.base_url))
     jobs.register(FETCH_MEDIA_JOB, MediaFetcher.from_settings(settings, database, providers, box))
     whatsapp = WhatsApp(providers, intake, sender, box, settings.base_url)
     app.state.whatsapp = whatsapp
