@@ -22,6 +22,7 @@ from sqlalchemy.sql import Executable
 from atende.core.db import utcnow
 from atende.core.errors import Conflict, NotFound
 from atende.core.events import record_event
+from atende.core.files import path_inside
 from atende.core.jobs import JobRecord, JobStatus, enqueue
 from atende.inbox.events import MessageUpdated
 from atende.inbox.models import Message
@@ -217,18 +218,6 @@ def _filename(message_id: int, media: Mapping[str, Any], mime: str) -> str:
     return f"message-{message_id}.{extension}"
 
 
-def inside(root: Path, relative: str) -> Path | None:
-    """`relative` resolved under `root`, or None if it would leave it (.., absolute, links)."""
-    if not relative or "\x00" in relative:
-        return None
-    base = root.resolve()
-    try:
-        target = (base / relative).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return None
-    return target if target != base and target.is_relative_to(base) else None
-
-
 async def stored_media(
     session: AsyncSession, *, org_id: int, message_id: int, root: Path
 ) -> StoredMedia:
@@ -248,7 +237,7 @@ async def stored_media(
                 f"The media could not be downloaded: {media['error']}", error=media["error"]
             )
         raise Conflict("The media is not downloaded yet; try again shortly.", pending=True)
-    file = inside(root, str(path)) if isinstance(path, str) else None
+    file = path_inside(root, str(path)) if isinstance(path, str) else None
     if file is None:
         raise NotFound("This message has no media.")
     mime = safe_mime(media.get("mime_type"))

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from atende.core.db import Database
 from atende.core.errors import NotFound
+from atende.core.files import store_bytes
 from atende.core.jobs import Job, RetryLater
 from atende.core.security import SecretBox
 from atende.core.settings import Settings
 from atende.inbox import media as inbox_media
 from atende.whatsapp import service
-from atende.whatsapp.media import store
 from atende.whatsapp.providers.base import InstanceRef, ProviderError
 from atende.whatsapp.providers.cloud import CloudProvider
 from atende.whatsapp.providers.download import DownloadedMedia
@@ -78,7 +78,7 @@ class MediaFetcher:
         # No transaction is open during the download.
         try:
             downloaded = await self._download(provider, ref, pending)
-            path = await asyncio.to_thread(store, self.media_root, downloaded.data)
+            path = await asyncio.to_thread(store_bytes, self.media_root, downloaded.data)
         except (ProviderError, OSError) as error:
             reason = error.reason if isinstance(error, ProviderError) else f"storage: {error}"
             retryable = not isinstance(error, ProviderError) or error.retryable
