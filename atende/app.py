@@ -22,6 +22,7 @@ from atende.core.ratelimit import LoginRateLimiter
 from atende.core.security import SecretBox
 from atende.core.settings import Settings, get_settings
 from atende.inbox import media_routes
+from atende.inbox import pages as inbox_pages
 from atende.inbox import routes as inbox_routes
 from atende.inbox.inbound_writer import InboundWriter
 from atende.realtime.bus import InProcessBus
@@ -100,8 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(core_routes.router)
     app.router.routes.extend(event_routes(hub))
-    app.include_router(inbox_routes.router)
-    app.include_router(media_routes.router)
+    for inbox_router in (inbox_routes.router, inbox_pages.router, media_routes.router):
+        app.include_router(inbox_router)
     whatsapp = setup_whatsapp(
         app,
         settings=settings,

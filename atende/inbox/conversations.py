@@ -4,7 +4,7 @@ import base64
 import binascii
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atende.core.errors import Conflict, InvalidInput, NotFound
@@ -166,3 +166,47 @@ async def set_mode(
         await session.flush()
         await announce_conversation(session, conversation)
     return conversation
+
+
+# --- small reads for the inbox pages ---------------------------------------------------------
+
+# The WhatsApp module owns the numbers; the inbox only reads their names (for its filter).
+_instances = table("instances", column("id"), column("org_id"), column("name"))
+
+
+async def instance_names(session: AsyncSession, *, org_id: int) -> dict[int, str]:
+    """The organisation's numbers by id, in creation order: for filters and labels."""
+    rows = await session.execute(
+        select(_instances.c.id, _instances.c.name)
+        .where(_instances.c.org_id == org_id)
+        .order_by(_instances.c.id)
+    )
+    return {int(row_id): str(name) for row_id, name in rows.tuples()}
+
+
+async def get_message(
+    session: AsyncSession, *, org_id: int, conversation_id: int, message_id: int
+) -> Message:
+    message = await session.scalar(
+        select(Message).where(
+            Message.id == message_id,
+            Message.conversation_id == conversation_id,
+            Message.org_id == org_id,
+        )
+    )
+    if message is None:
+        raise NotFound("Message not found.")
+    return message
+
+
+async def mark_seen(session: AsyncSession, *, org_id: int, conversation_id: int) -> bool:
+    """Someone has the conversation open: its unread count goes back to zero (announced)."""
+    conversation, _contact = await get_conversation(
+        session, org_id=org_id, conversation_id=conversation_id
+    )
+    if not conversation.unread_count:
+        return False
+    conversation.unread_count = 0
+    await session.flush()
+    await announce_conversation(session, conversation)
+    return True

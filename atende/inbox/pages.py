@@ -1,0 +1,394 @@
+"""The inbox page: the conversation list on the left, the open conversation beside it.
+
+Everything live comes over the page's event stream and is fetched as small fragments (one row,
+one message, the header), so nothing is re-rendered wholesale and no scroll position is lost:
+`conversation.updated` -> `/inbox/rows/{id}`, `message.created` / `message.status` ->
+`/inbox/{id}/messages/{message_id}`. Actions go through the inbox's service functions.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from babel.dates import format_date
+from fastapi import APIRouter, Form, Header, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from atende.core import accounts, idempotency
+from atende.core.access import Principal
+from atende.core.deps import DbSession
+from atende.core.errors import Problem
+from atende.core.schemas import PathId
+from atende.inbox import conversations
+from atende.inbox.models import Contact, Conversation, Message
+from atende.web.guards import PagePrincipal
+from atende.web.shell import is_htmx, problem_message, shell_of, templates_for
+
+router = APIRouter(include_in_schema=False)
+render = templates_for(Path(__file__).parent / "templates")
+
+MODES = ("bot", "human", "closed")
+LIST_PAGE = 30
+HISTORY_PAGE = 40
+ModeParam = Annotated[str, Query(max_length=10)]
+InstanceParam = Annotated[str, Query(max_length=20)]
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    mode: str | None = None
+    instance_id: int | None = None
+
+    @property
+    def query(self) -> str:
+        """`?mode=…&instance=…` (or nothing) to keep the filters on links."""
+        pairs = {"mode": self.mode or "", "instance": str(self.instance_id or "")}
+        kept = {key: value for key, value in pairs.items() if value}
+        return "?" + urlencode(kept) if kept else ""
+
+    def link(self, **changes: Any) -> str:
+        mode = changes.get("mode", self.mode)
+        instance_id = changes.get("instance_id", self.instance_id)
+        return "/inbox" + Filters(mode, instance_id).query
+
+    def matches(self, conversation: Conversation) -> bool:
+        return (self.mode is None or conversation.mode == self.mode) and (
+            self.instance_id is None or conversation.instance_id == self.instance_id
+        )
+
+
+def filters_of(mode: str, instance: str) -> Filters:
+    """Unknown values mean "all": a stale bookmark still opens the inbox."""
+    return Filters(
+        mode if mode in MODES else None,
+        int(instance) if instance.isdigit() and 0 < int(instance) < 2**63 else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    id: int
+    title: str
+    phone: str
+    initials: str
+    hue: int
+    preview: str
+    at: datetime | None
+    mode: str
+    unread: int
+    instance: str
+
+
+def initials(name: str, phone: str | None) -> str:
+    words = [w for w in name.split() if w[:1].isalnum()]
+    if words:
+        return "".join(w[0] for w in words[:2]).upper()
+    return (phone or "#")[-2:]
+
+
+def row_of(conversation: Conversation, contact: Contact, names: dict[int, str]) -> Row:
+    return Row(
+        id=conversation.id,
+        title=contact.name or contact.phone or contact.wa_id,
+        phone=contact.phone or "",
+        initials=initials(contact.name, contact.phone),
+        hue=contact.id % 6,
+        preview=conversation.last_message_preview,
+        at=conversation.last_message_at,
+        mode=conversation.mode,
+        unread=conversation.unread_count,
+        instance=names.get(conversation.instance_id, ""),
+    )
+
+
+async def _list_context(
+    session: DbSession, principal: Principal, filters: Filters, cursor: str | None = None
+) -> dict[str, Any]:
+    names = await conversations.instance_names(session, org_id=principal.org_id)
+    found, next_cursor = await conversations.list_conversations(
+        session,
+        org_id=principal.org_id,
+        mode=filters.mode,
+        instance_id=filters.instance_id,
+        cursor=cursor,
+        limit=LIST_PAGE,
+    )
+    rows = [row_of(c, contact, names) for c, contact in found]
+    return {"rows": rows, "cursor": next_cursor, "filters": filters, "instances": names}
+
+
+def _day_labeller(request: Request) -> Any:
+    """Days of the history in the reader's language (the page regroups them in local time)."""
+    locale = shell_of(request).translator(request).locale
+    return lambda at: format_date(at, "medium", locale=locale)
+
+
+async def _senders(session: DbSession, principal: Principal) -> dict[int, str]:
+    members = await accounts.list_members(session, org_id=principal.org_id)
+    return {m.user_id: m.name for m in members}
+
+
+async def _conversation_context(
+    request: Request, session: DbSession, principal: Principal, conversation_id: int
+) -> dict[str, Any]:
+    conversation, contact = await conversations.get_conversation(
+        session, org_id=principal.org_id, conversation_id=conversation_id
+    )
+    history, older = await conversations.list_messages(
+        session, org_id=principal.org_id, conversation_id=conversation_id, limit=HISTORY_PAGE
+    )
+    names = await conversations.instance_names(session, org_id=principal.org_id)
+    return {
+        "conv": conversation,
+        "contact": contact,
+        "row": row_of(conversation, contact, names),
+        "messages": history[::-1],
+        "older": older,
+        "senders": await _senders(session, principal),
+        "day": _day_labeller(request),
+    }
+
+
+@router.get("/inbox")
+async def inbox_page(
+    request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
+    mode: ModeParam = "",
+    instance: InstanceParam = "",
+) -> Response:
+    filters = filters_of(mode, instance)
+    context = await _list_context(session, principal, filters)
+    return render(request, "inbox/inbox.html", conv=None, open_id=None, **context)
+
+
+@router.get("/inbox/list")
+async def list_fragment(
+    *,
+    request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
+    mode: ModeParam = "",
+    instance: InstanceParam = "",
+    cursor: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """More rows (after `cursor`), or the whole list again after a gap in the event stream."""
+    context = await _list_context(session, principal, filters_of(mode, instance), cursor or None)
+    return render(request, "inbox/_rows.html", open_id=None, **context)
+
+
+@router.get("/inbox/rows/{conversation_id}")
+async def row_fragment(
+    *,
+    request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
+    conversation_id: PathId,
+    mode: ModeParam = "",
+    instance: InstanceParam = "",
+) -> Response:
+    """One row of the list; 204 when it no longer matches the filters (the page drops it)."""
+    filters = filters_of(mode, instance)
+    conversation, contact = await conversations.get_conversation(
+        session, org_id=principal.org_id, conversation_id=conversation_id
+    )
+    if not filters.matches(conversation):
+        return Response(status_code=204)
+    names = await conversations.instance_names(session, org_id=principal.org_id)
+    row = row_of(conversation, contact, names)
+    return render(request, "inbox/_row.html", row=row, filters=filters, open_id=None)
+
+
+@router.get("/inbox/empty")
+async def empty_pane(request: Request, principal: PagePrincipal) -> Response:
+    """The pane without a conversation (phones go back to the list)."""
+    return render(request, "inbox/_pane.html", conv=None)
+
+
+@router.get("/inbox/{conversation_id}")
+async def conversation_page(
+    *,
+    request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
+    conversation_id: PathId,
+    mode: ModeParam = "",
+    instance: InstanceParam = "",
+) -> Response:
+    filters = filters_of(mode, instance)
+    context = await _list_context(session, principal, filters)
+    context.update(await _conversation_context(request, session, principal, conversation_id))
+    return render(request, "inbox/inbox.html", open_id=conversation_id, **context)
+
+
+@router.get("/inbox/{conversation_id}/pane")
+async def pane_fragment(
+    request: Request, principal: PagePrincipal, session: DbSession, conversation_id: PathId
+) -> Response:
+    """The open conversation alone: opening another one keeps the list where it was."""
+    context = await _conversation_context(request, session, principal, conversation_id)
+    return render(request, "inbox/_pane.html", **context)
+
+
+@router.get("/inbox/{conversation_id}/header")
+async def header_fragment(
+    request: Request, principal: PagePrincipal, session: DbSession, conversation_id: PathId
+) -> Response:
+    return await _header(request, session, principal, conversation_id)
+
+
+async def _header(
+    request: Request, session: DbSession, principal: Principal, conversation_id: int
+) -> Response:
+    conversation, contact = await conversations.get_conversation(
+        session, org_id=principal.org_id, conversation_id=conversation_id
+    )
+    names = await conversations.instance_names(session, org_id=principal.org_id)
+    row = row_of(conversation, contact, names)
+    return render(request, "inbox/_header.html", conv=conversation, contact=contact, row=row)
+
+
+@router.get("/inbox/{conversation_id}/messages")
+async def older_fragment(
+    request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
+    conversation_id: PathId,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+) -> Response:
+    """Older history, oldest first, with the button for the page before it."""
+    history, older = await conversations.list_messages(
+        session,
+        org_id=principal.org_id,
+        conversation_id=conversation_id,
+        before=before,
+        limit=HISTORY_PAGE,
+    )
+    return render(
+        request,
+        "inbox/_history.html",
+        conv_id=conversation_id,
+        messages=history[::-1],
+        older=older,
+        senders=await _senders(session, principal),
+        day=_day_labeller(request),
+    )
+
+
+@router.get("/inbox/{conversation_id}/messages/{message_id}")
+async def message_fragment(
+    request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
+    conversation_id: PathId,
+    message_id: PathId,
+) -> Response:
+    """One message as a bubble: appended when created, replaced when its ticks change."""
+    message = await conversations.get_message(
+        session, org_id=principal.org_id, conversation_id=conversation_id, message_id=message_id
+    )
+    return await _bubble(request, session, principal, message)
+
+
+async def _bubble(
+    request: Request, session: DbSession, principal: Principal, message: Message
+) -> Response:
+    senders = await _senders(session, principal)
+    return render(request, "inbox/_message.html", m=message, senders=senders)
+
+
+@router.post("/inbox/{conversation_id}/messages")
+async def send(
+    *,
+    request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
+    conversation_id: PathId,
+    text: Annotated[str, Form(max_length=4096)] = "",
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> Response:
+    """The composer: one message per `Idempotency-Key` (the page makes one per attempt)."""
+    try:
+        claim = None
+        if idempotency_key is not None:
+            print_ = idempotency.fingerprint(f"send:{conversation_id}", {"text": text})
+            claim = await idempotency.claim(
+                session, org_id=principal.org_id, key=idempotency_key, print_=print_
+            )
+        if claim is not None and claim.replay is not None:
+            message = await conversations.get_message(
+                session,
+                org_id=principal.org_id,
+                conversation_id=conversation_id,
+                message_id=int(claim.replay["id"]),
+            )
+        else:
+            message = await conversations.operator_send(
+                session,
+                org_id=principal.org_id,
+                conversation_id=conversation_id,
+                user_id=principal.user_id,
+                text=text,
+            )
+            if claim is not None:
+                await idempotency.remember(
+                    session, record_id=claim.record_id, response={"id": message.id}
+                )
+    except Problem as problem:
+        await session.rollback()
+        message_text = _send_problem(request, problem)
+        return render(
+            request, "inbox/_send_error.html", status_code=problem.status, error=message_text
+        )
+    if not is_htmx(request):
+        return RedirectResponse(f"/inbox/{conversation_id}", status_code=303)
+    return await _bubble(request, session, principal, message)
+
+
+def _send_problem(request: Request, problem: Problem) -> str:
+    """Why a message was not sent, in the reader's language (by code and field first)."""
+    t = shell_of(request).translator(request)
+    field = problem.extensions.get("field")
+    key = f"inbox.send.error.{problem.code}.{field}"
+    return t(key) if field and t.has(key) else problem_message(t, problem, "inbox.send")
+
+
+async def _set_mode(
+    request: Request, session: DbSession, principal: Principal, conversation_id: int, mode: str
+) -> Response:
+    await conversations.set_mode(
+        session, org_id=principal.org_id, conversation_id=conversation_id, mode=mode
+    )
+    if not is_htmx(request):
+        return RedirectResponse(f"/inbox/{conversation_id}", status_code=303)
+    return await _header(request, session, principal, conversation_id)
+
+
+@router.post("/inbox/{conversation_id}/takeover")
+async def take_over(
+    request: Request, principal: PagePrincipal, session: DbSession, conversation_id: PathId
+) -> Response:
+    return await _set_mode(request, session, principal, conversation_id, "human")
+
+
+@router.post("/inbox/{conversation_id}/release")
+async def release(
+    request: Request, principal: PagePrincipal, session: DbSession, conversation_id: PathId
+) -> Response:
+    return await _set_mode(request, session, principal, conversation_id, "bot")
+
+
+@router.post("/inbox/{conversation_id}/close")
+async def close(
+    request: Request, principal: PagePrincipal, session: DbSession, conversation_id: PathId
+) -> Response:
+    return await _set_mode(request, session, principal, conversation_id, "closed")
+
+
+@router.post("/inbox/{conversation_id}/seen")
+async def seen(principal: PagePrincipal, session: DbSession, conversation_id: PathId) -> Response:
+    """The conversation is open on someone's screen: nothing in it is unread any more."""
+    await conversations.mark_seen(session, org_id=principal.org_id, conversation_id=conversation_id)
+    return HTMLResponse(status_code=204)
