@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi import Depends, FastAPI
 
 from atende import __version__
+from atende.agents import routes as agent_routes
 from atende.core import health
 from atende.core import routes as core_routes
 from atende.core.csrf import csrf_protect
@@ -111,12 +112,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs=jobs,
         inbound_writer=inbound_writer,
     )
+    app.include_router(agent_routes.router)
     setup_web(app, settings)
 
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        per_prefix={"/webhooks/": settings.webhook_max_body_bytes},
+        per_path={
+            "/webhooks/": settings.webhook_max_body_bytes,
+            r"/api/v1/conversations/\d+/attachments$": settings.media_max_bytes + 65_536,
+        },
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

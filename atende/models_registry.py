@@ -2,6 +2,7 @@
 
 
 def import_all_models() -> None:
+    import atende.agents.models
     import atende.core.events
     import atende.core.idempotency
     import atende.core.jobs

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from atende.core.db import Base
-from atende.core.migrate import downgrade, upgrade
+from atende.core.migrate import downgrade, include_name, upgrade
 from atende.models_registry import import_all_models
 from tests.conftest import require_service
 from tests.support.server import create_pg_database, drop_pg_database
@@ -42,7 +42,9 @@ def schema_differences(url: str) -> list[object]:
     import_all_models()
 
     def diff(conn: Connection) -> list[object]:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": include_name}
+        )
         return list(compare_metadata(context, Base.metadata))
 
     return _inspect(url, diff)

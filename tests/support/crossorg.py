@@ -29,6 +29,9 @@ How to register a new module's routes (the walk fails loudly until you do):
 3. If the route takes a JSON body, give a valid one in `BODIES`, keyed by (method, template),
    so that validation (422) does not hide the 404.
 
+   A route whose parameters belong together (a parent and its child) maps them all to one
+   kind whose creator returns ``{"parent_id": ..., "child_id": ...}``.
+
 4. A route that is deliberately not scoped by organisation (the id is itself the credential,
    like an invitation token) goes into `UNSCOPED` with the reason; use that sparingly.
 """
@@ -79,6 +82,22 @@ PARAMS: dict[tuple[str, str], str] = {
         )
     },
     ("/api/v1/messages/{message_id}/media", "message_id"): "message_with_media",
+    **{
+        (path, "agent_id"): "agent"
+        for path in (
+            "/api/v1/agents/{agent_id}",
+            "/api/v1/agents/{agent_id}/knowledge",
+            "/api/v1/agents/{agent_id}/test",
+        )
+    },
+    **{
+        (path, param): "agent_with_knowledge"
+        for path in (
+            "/api/v1/agents/{agent_id}/knowledge/{source_id}",
+            "/api/v1/agents/{agent_id}/knowledge/{source_id}/reindex",
+        )
+        for param in ("agent_id", "source_id")
+    },
 }
 
 # (method, path template) -> a valid JSON body
@@ -89,6 +108,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/sandbox/{instance_id}/read"): {"customer": "+5511987654321"},
     ("POST", "/api/v1/sandbox/{instance_id}/scan"): {"code": "not-the-code"},
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"text": "hello"},
+    ("PATCH", "/api/v1/agents/{agent_id}"): {"name": "Renamed"},
+    ("POST", "/api/v1/agents/{agent_id}/knowledge"): {"kind": "text", "title": "T", "text": "x"},
+    ("POST", "/api/v1/agents/{agent_id}/test"): {"text": "hello"},
 }
 
 # (method, path template) -> why the route is not scoped by organisation
@@ -98,7 +120,9 @@ UNSCOPED: dict[tuple[str, str], str] = {
     ),
 }
 
-Creator = Callable[[Tenant, str], Awaitable[str]]
+# A creator returns the id, or for a kind that fills several parameters of one route (a child
+# and its parent), their ids by parameter name.
+Creator = Callable[[Tenant, str], Awaitable[str | dict[str, str]]]
 
 
 async def create_member(owner: Tenant, base_url: str) -> str:
@@ -156,7 +180,26 @@ async def create_message_with_media(owner: Tenant, base_url: str) -> str:
     return str(message_id)
 
 
+async def create_agent(owner: Tenant, base_url: str) -> str:
+    response = await owner.client.post("/api/v1/agents", json={"name": "A's agent"})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def create_agent_with_knowledge(owner: Tenant, base_url: str) -> dict[str, str]:
+    """An agent of A and one of its knowledge sources (a route takes both ids)."""
+    agent_id = await create_agent(owner, base_url)
+    response = await owner.client.post(
+        f"/api/v1/agents/{agent_id}/knowledge",
+        json={"kind": "faq", "title": "A's FAQ", "pairs": [{"question": "q", "answer": "a"}]},
+    )
+    assert response.status_code == 201, response.text
+    return {"agent_id": agent_id, "source_id": str(response.json()["id"])}
+
+
 CREATORS: dict[str, Creator] = {
+    "agent": create_agent,
+    "agent_with_knowledge": create_agent_with_knowledge,
     "conversation": create_conversation,
     "message_with_media": create_message_with_media,
     "instance": create_instance,
@@ -248,13 +291,15 @@ class Resources:
 
     owner: Tenant
     base_url: str
-    made: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    made: dict[tuple[str, str, str], str | dict[str, str]] = field(default_factory=dict)
 
     async def id_for(self, route: ApiRoute, param: str) -> str:
-        key = (route.method, route.path, param)
+        kind = PARAMS[(route.path, param)]
+        key = (route.method, route.path, kind)
         if key not in self.made:
-            self.made[key] = await CREATORS[PARAMS[(route.path, param)]](self.owner, self.base_url)
-        return self.made[key]
+            self.made[key] = await CREATORS[kind](self.owner, self.base_url)
+        made = self.made[key]
+        return made[param] if isinstance(made, dict) else made
 
     async def url(self, route: ApiRoute) -> str:
         values = {p: await self.id_for(route, p) for p in route.params}

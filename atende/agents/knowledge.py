@@ -1,0 +1,206 @@
+"""Knowledge sources of an agent: pasted text, FAQ pairs and files, chunked and indexed.
+
+A source keeps what it was made from (`content`), so it can be indexed again. Indexing runs in
+the caller's transaction: the chunks, the source's status and the search index (kept in sync
+by the database, see `models.py`) change together or not at all.
+"""
+
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atende.agents.chunking import chunk_text
+from atende.agents.extract import Extracted
+from atende.agents.models import KnowledgeChunk, KnowledgeSource
+from atende.agents.schemas import FaqSourceIn, KnowledgeSourceOut, TextSourceIn
+from atende.agents.service import get_agent
+from atende.core.audit import Actor, record_audit
+from atende.core.db import utcnow
+from atende.core.errors import InvalidInput, NotFound
+
+MAX_CHUNKS_PER_SOURCE = 5000
+
+
+def source_out(source: KnowledgeSource) -> KnowledgeSourceOut:
+    return KnowledgeSourceOut(
+        id=source.id,
+        agent_id=source.agent_id,
+        kind=source.kind,
+        title=source.title,
+        filename=source.filename,
+        status=source.status,
+        error=source.error,
+        chunk_count=source.chunk_count,
+        created_at=source.created_at,
+        updated_at=source.updated_at,
+    )
+
+
+def _chunk_rows(source: KnowledgeSource) -> list[dict[str, Any]]:
+    base = {"source_id": source.id, "agent_id": source.agent_id, "org_id": source.org_id}
+    pairs = source.content.get("pairs") or []
+    if pairs:
+        return [
+            {**base, "ordinal": n, "text": answer, "question": question, "answer": answer}
+            for n, (question, answer) in enumerate(pairs)
+        ]
+    chunks = chunk_text(source.content.get("text", ""))
+    return [
+        {**base, "ordinal": n, "text": chunk, "question": "", "answer": None}
+        for n, chunk in enumerate(chunks)
+    ]
+
+
+async def _index(session: AsyncSession, source: KnowledgeSource) -> None:
+    """Replaces the source's chunks with fresh ones from its content."""
+    rows = _chunk_rows(source)
+    if len(rows) > MAX_CHUNKS_PER_SOURCE:
+        raise InvalidInput(
+            f"This source would make {len(rows)} chunks; the limit is {MAX_CHUNKS_PER_SOURCE}. "
+            "Split it into several sources.",
+            field="file" if source.kind == "file" else "text",
+        )
+    await session.execute(delete(KnowledgeChunk).where(KnowledgeChunk.source_id == source.id))
+    if rows:
+        await session.execute(insert(KnowledgeChunk), rows)
+    source.chunk_count = len(rows)
+    source.status = "ready"
+    source.error = None
+    source.updated_at = utcnow()
+    await session.flush()
+
+
+async def _add(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    agent_id: int,
+    kind: str,
+    title: str,
+    content: dict[str, Any],
+    actor: Actor,
+    filename: str | None = None,
+) -> KnowledgeSource:
+    await get_agent(session, org_id=org_id, agent_id=agent_id)
+    source = KnowledgeSource(
+        org_id=org_id,
+        agent_id=agent_id,
+        kind=kind,
+        title=title,
+        content=content,
+        filename=filename,
+        status="indexing",
+        chunk_count=0,
+    )
+    session.add(source)
+    await session.flush()
+    await _index(session, source)
+    await record_audit(
+        session, actor=actor, action="knowledge.added", target=f"{agent_id}/{source.id}"
+    )
+    return source
+
+
+async def add_text(
+    session: AsyncSession, *, org_id: int, agent_id: int, data: TextSourceIn, actor: Actor
+) -> KnowledgeSource:
+    return await _add(
+        session,
+        org_id=org_id,
+        agent_id=agent_id,
+        kind="text",
+        title=data.title,
+        content={"text": data.text},
+        actor=actor,
+    )
+
+
+async def add_faq(
+    session: AsyncSession, *, org_id: int, agent_id: int, data: FaqSourceIn, actor: Actor
+) -> KnowledgeSource:
+    return await _add(
+        session,
+        org_id=org_id,
+        agent_id=agent_id,
+        kind="faq",
+        title=data.title,
+        content={"pairs": [[p.question, p.answer] for p in data.pairs]},
+        actor=actor,
+    )
+
+
+async def add_file(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    agent_id: int,
+    title: str,
+    filename: str,
+    extracted: Extracted,
+    actor: Actor,
+) -> KnowledgeSource:
+    content: dict[str, Any] = (
+        {"pairs": [list(p) for p in extracted.pairs]}
+        if extracted.pairs
+        else {"text": extracted.text}
+    )
+    return await _add(
+        session,
+        org_id=org_id,
+        agent_id=agent_id,
+        kind="file",
+        title=title or filename,
+        content=content,
+        actor=actor,
+        filename=filename,
+    )
+
+
+async def list_sources(
+    session: AsyncSession, *, org_id: int, agent_id: int
+) -> list[KnowledgeSource]:
+    await get_agent(session, org_id=org_id, agent_id=agent_id)
+    rows = await session.scalars(
+        select(KnowledgeSource)
+        .where(KnowledgeSource.org_id == org_id, KnowledgeSource.agent_id == agent_id)
+        .order_by(KnowledgeSource.id)
+    )
+    return list(rows)
+
+
+async def get_source(
+    session: AsyncSession, *, org_id: int, agent_id: int, source_id: int
+) -> KnowledgeSource:
+    source = await session.scalar(
+        select(KnowledgeSource).where(
+            KnowledgeSource.id == source_id,
+            KnowledgeSource.agent_id == agent_id,
+            KnowledgeSource.org_id == org_id,
+        )
+    )
+    if source is None:
+        raise NotFound("Knowledge source not found.")
+    return source
+
+
+async def delete_source(
+    session: AsyncSession, *, org_id: int, agent_id: int, source_id: int, actor: Actor
+) -> None:
+    source = await get_source(session, org_id=org_id, agent_id=agent_id, source_id=source_id)
+    await session.delete(source)
+    await session.flush()
+    await record_audit(
+        session, actor=actor, action="knowledge.deleted", target=f"{agent_id}/{source_id}"
+    )
+
+
+async def reindex_source(
+    session: AsyncSession, *, org_id: int, agent_id: int, source_id: int, actor: Actor
+) -> KnowledgeSource:
+    source = await get_source(session, org_id=org_id, agent_id=agent_id, source_id=source_id)
+    await _index(session, source)
+    await record_audit(
+        session, actor=actor, action="knowledge.reindexed", target=f"{agent_id}/{source_id}"
+    )
+    return source

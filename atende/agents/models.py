@@ -1,0 +1,78 @@
+"""Tables of the agents module: agents, their knowledge sources and the indexed chunks.
+
+Full-text search over `knowledge_chunks` lives outside these models (see `search.py`): on
+SQLite an FTS5 table kept in sync by triggers, on PostgreSQL a GIN expression index. Both are
+created by hand-written SQL in the migration and named with the `fts_` prefix, which the schema
+comparison skips (`atende.core.migrate.include_name`). A later migration that rebuilds
+`knowledge_chunks` in batch mode on SQLite drops those triggers: it must create them again.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from atende.core.db import Base, UTCDateTime, utcnow
+from atende.core.models import BigId
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    greeting: Mapped[str] = mapped_column(Text, default="")
+    fallback_text: Mapped[str] = mapped_column(Text, default="")
+    brain: Mapped[str] = mapped_column(String(16), default="offline")
+    # Model settings (the `openai` brain); the API key is encrypted with the app's SecretBox.
+    base_url: Mapped[str] = mapped_column(String(500), default="")
+    model: Mapped[str] = mapped_column(String(120), default="")
+    temperature: Mapped[float] = mapped_column(Float, default=0.3)
+    max_tokens: Mapped[int] = mapped_column(Integer, default=512)
+    api_key_encrypted: Mapped[str] = mapped_column(Text, default="")
+    # `atende.agents.behaviour.Behaviour` as JSON, validated on every write.
+    behaviour: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class KnowledgeSource(Base):
+    __tablename__ = "knowledge_sources"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # text | faq | file | url
+    title: Mapped[str] = mapped_column(String(200))
+    # What re-indexing starts from: the pasted text, the FAQ pairs, or the extracted file text.
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    filename: Mapped[str | None] = mapped_column(String(255), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="indexing")  # indexing|ready|failed
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class KnowledgeChunk(Base):
+    __tablename__ = "knowledge_chunks"
+    __table_args__ = (Index("ix_knowledge_chunks_agent_source", "agent_id", "source_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("knowledge_sources.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    # FAQ pairs: the question (weighted above the text in ranking) and the answer to give.
+    question: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str | None] = mapped_column(Text, default=None)

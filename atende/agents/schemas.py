@@ -1,0 +1,133 @@
+"""Request and response bodies of the agents API."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from atende.agents.behaviour import Behaviour
+from atende.core.schemas import Strict
+
+BrainName = Literal["offline", "openai"]
+
+
+def _http_url(value: str | None) -> str | None:
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError("the base URL must start with http:// or https://")
+    return value
+
+
+class AgentIn(Strict):
+    name: str = Field(min_length=1, max_length=120)
+    instructions: str = Field(default="", max_length=20_000)
+    greeting: str = Field(default="", max_length=2000)
+    fallback_text: str = Field(
+        default="Não encontrei essa informação. Vou chamar uma pessoa da equipe para ajudar.",
+        max_length=2000,
+    )
+    brain: BrainName = "offline"
+    base_url: str = Field(default="", max_length=500)
+    model: str = Field(default="", max_length=120)
+    temperature: float = Field(default=0.3, ge=0, le=2)
+    max_tokens: int = Field(default=512, ge=1, le=32_768)
+    api_key: str = Field(default="", max_length=500, description="Write-only; stored encrypted.")
+    behaviour: Behaviour = Field(default_factory=Behaviour)
+
+    _url = field_validator("base_url")(_http_url)
+
+
+class AgentPatch(Strict):
+    """Only the fields sent change; `behaviour` is merged key by key into the stored one.
+    `api_key`: omit to keep, `""` to remove."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    instructions: str | None = Field(default=None, max_length=20_000)
+    greeting: str | None = Field(default=None, max_length=2000)
+    fallback_text: str | None = Field(default=None, max_length=2000)
+    brain: BrainName | None = None
+    base_url: str | None = Field(default=None, max_length=500)
+    model: str | None = Field(default=None, max_length=120)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, le=32_768)
+    api_key: str | None = Field(default=None, max_length=500)
+    behaviour: dict[str, Any] | None = Field(default=None, max_length=50)
+
+    _url = field_validator("base_url")(_http_url)
+
+
+class AgentOut(BaseModel):
+    id: int
+    name: str
+    instructions: str
+    greeting: str
+    fallback_text: str
+    brain: str
+    base_url: str
+    model: str
+    temperature: float
+    max_tokens: int
+    api_key: str | None = Field(description="Masked (last 4 characters); null when unset.")
+    behaviour: Behaviour
+    created_at: datetime
+    updated_at: datetime
+
+
+class FaqPair(Strict):
+    question: str = Field(min_length=1, max_length=1000)
+    answer: str = Field(min_length=1, max_length=4000)
+
+
+class TextSourceIn(Strict):
+    kind: Literal["text"]
+    title: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=500_000)
+
+
+class FaqSourceIn(Strict):
+    kind: Literal["faq"]
+    title: str = Field(min_length=1, max_length=200)
+    pairs: list[FaqPair] = Field(min_length=1, max_length=2000)
+
+
+class KnowledgeSourceOut(BaseModel):
+    id: int
+    agent_id: int
+    kind: str
+    title: str
+    filename: str | None
+    status: str
+    error: str | None
+    chunk_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlaygroundIn(Strict):
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class PassageOut(BaseModel):
+    chunk_id: int
+    source_id: int
+    source_title: str
+    text: str
+    score: float
+
+
+class ToolCallOut(BaseModel):
+    name: str
+    arguments: dict[str, Any]
+    result: str | None = None
+
+
+class PlaygroundOut(BaseModel):
+    answer: str
+    handoff: bool
+    handoff_reason: str | None
+    passages: list[PassageOut] = Field(description="Knowledge passages the answer used.")
+    tool_calls: list[ToolCallOut]
+    brain: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    latency_ms: float
