@@ -118,10 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        per_path={
-            "/webhooks/": settings.webhook_max_body_bytes,
-            r"/api/v1/conversations/\d+/attachments$": settings.media_max_bytes + 65_536,
-        },
+        per_prefix={"/webhooks/": settings.webhook_max_body_bytes},
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
