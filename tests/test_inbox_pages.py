@@ -40,7 +40,8 @@ async def test_list_and_conversation_in_both_languages(server: Server, tenant: T
         assert f'id="conv-{conversation_id}"' in listed.text
         assert "Maria" in listed.text
         assert "Olá!" in listed.text  # the preview
-        assert 'class="face hue-' in listed.text and ">M<" in listed.text  # initials
+        assert 'class="face hue-' in listed.text  # initials
+        assert ">M<" in listed.text
         assert "sse:conversation.updated" in listed.text
         assert "sse:message.status" in listed.text
         assert re.search(r'sse-connect="/api/v1/events\?last_event_id=[1-9]', listed.text)
@@ -86,10 +87,12 @@ async def test_fragments_for_live_events(server: Server, tenant: Tenant) -> None
         assert "You are answering" in header.text
         assert ">Return to bot<" in header.text
         pane = await client.get(f"/inbox/{conversation_id}/pane", headers=EN)
-        assert 'id="thread"' in pane.text and "Bom dia!" in pane.text
+        assert 'id="thread"' in pane.text
+        assert "Bom dia!" in pane.text
         assert "<html" not in pane.text
         older = await client.get(f"/inbox/{conversation_id}/messages?before={message_id}")
-        assert "Olá!" in older.text and "Bom dia!" not in older.text
+        assert "Olá!" in older.text
+        assert "Bom dia!" not in older.text
         wrong = await client.get(f"/inbox/{conversation_id}/messages/{message_id + 999}")
         assert wrong.status_code == 404
         assert (await client.get("/inbox/empty", headers=EN)).text.count("Pick a conversation")
@@ -132,7 +135,8 @@ async def test_handoff_forms_need_the_csrf_token(server: Server, tenant: Tenant)
             f"{base}/release", data={"csrf_token": token}, headers={**HTMX, **PT}
         )
         assert released.status_code == 200
-        assert 'id="conv-head"' in released.text and "Bot respondendo" in released.text
+        assert 'id="conv-head"' in released.text
+        assert "Bot respondendo" in released.text
         assert await mode_of(tenant, conversation_id) == "bot"
         closed = await client.post(f"{base}/close", data={"csrf_token": token}, headers=HTMX)
         assert 'data-mode="closed"' in closed.text
