@@ -118,7 +118,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        per_prefix={"/webhooks/": settings.webhook_max_body_bytes},
+        per_path={
+            "/webhooks/": settings.webhook_max_body_bytes,
+            r"/api/v1/conversations/\d+/attachments$": settings.media_max_bytes + 65_536,
+            r"/api/v1/agents/\d+/knowledge$": settings.media_max_bytes + 65_536,
+        },
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

@@ -108,16 +108,19 @@ class BodyLimitMiddleware:
     DRAIN_FACTOR = 8
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, per_prefix: dict[str, int] | None = None
+        self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        # Larger allowances for some paths (provider webhooks carry media inline).
-        self.per_prefix = per_prefix or {}
+        # Larger allowances for some paths (regular expressions matched at the start): provider
+        # webhooks carry media inline, people upload files.
+        self.per_path = [
+            (re.compile(pattern), limit) for pattern, limit in (per_path or {}).items()
+        ]
 
     def _limit_for(self, path: str) -> int:
-        for prefix, limit in self.per_prefix.items():
-            if path.startswith(prefix):
+        for pattern, limit in self.per_path:
+            if pattern.match(path):
                 return limit
         return self.max_bytes
 

@@ -1,13 +1,15 @@
 """REST API of the inbox: conversations, their history, operator messages and handoff."""
 
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 
 from atende.core import idempotency
 from atende.core.deps import CurrentPrincipal, DbSession
 from atende.core.schemas import PathId
-from atende.inbox import conversations
+from atende.core.settings import Settings
+from atende.inbox import attachments, conversations
 from atende.inbox.models import Contact, Conversation, Message
 from atende.inbox.schemas import (
     ContactOut,
@@ -135,6 +137,34 @@ async def send_message(
             session, record_id=claim.record_id, response=out.model_dump(mode="json")
         )
     return out
+
+
+@router.post("/{conversation_id}/attachments", response_model=MessageOut, status_code=202)
+async def send_attachment(
+    *,
+    conversation_id: PathId,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    file: Annotated[UploadFile, File(description="Image, audio, video or any document.")],
+    caption: Annotated[str, Form(max_length=1024)] = "",
+) -> MessageOut:
+    """Sends a file (multipart): images, audio and video as such, anything else as a
+    document; queued like a text message and sent by a job."""
+    settings: Settings = request.app.state.settings
+    message = await attachments.send_file(
+        session,
+        org_id=principal.org_id,
+        conversation_id=conversation_id,
+        user_id=principal.user_id,
+        data=await file.read(settings.media_max_bytes + 1),
+        mime_type=file.content_type or "application/octet-stream",
+        filename=file.filename or "",
+        caption=caption,
+        root=Path(settings.data_dir) / "media",
+        max_bytes=settings.media_max_bytes,
+    )
+    return message_out(message)
 
 
 async def _set_mode(

@@ -71,6 +71,7 @@ def setup_whatsapp(
         base_url=settings.base_url,
         rate=settings.send_rate_limit,
         rate_storage=async_rate_storage(settings.rate_limit_storage),
+        media_root=Path(settings.data_dir) / "media",
     )
     jobs.register(SEND_JOB, sender)
     jobs.register(RECONCILE_JOB, Reconciler(database, providers, box, settings.base_url))

@@ -7,20 +7,29 @@ the next attempt cannot know whether the message went out, so it marks it `faile
 reason instead of risking a second copy on the customer's phone.
 """
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from limits import parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from atende.core.db import Database, utcnow
+from atende.core.files import path_inside
 from atende.core.jobs import Job, RetryLater
 from atende.core.security import SecretBox
 from atende.inbox import service as inbox
 from atende.whatsapp import service
-from atende.whatsapp.providers.base import InstanceStatus, ProviderError
+from atende.whatsapp.providers.base import (
+    InstanceStatus,
+    MessageType,
+    OutboundMedia,
+    ProviderError,
+)
 from atende.whatsapp.providers.registry import Providers
 from atende.whatsapp.window import customer_window_open
 
@@ -38,6 +47,7 @@ class Sender:
     base_url: str
     rate: str  # per instance, e.g. "60/minute"
     rate_storage: Storage
+    media_root: Path
 
     def __post_init__(self) -> None:
         self._limit = parse(self.rate)
@@ -99,9 +109,8 @@ class Sender:
                     reply_to=outbound.reply_to_provider_id,
                 )
             else:
-                raise ProviderError(
-                    f"sending {outbound.type} is not supported yet", retryable=False
-                )
+                media = await self._outbound_media(outbound.type, outbound.media, outbound.text)
+                result = await provider.send_media(ref, to=outbound.to, media=media)
         except ProviderError as error:
             log.warning(
                 "send failed",
@@ -124,3 +133,19 @@ class Sender:
                 status="sent",
                 provider_message_id=result.provider_message_id,
             )
+
+    async def _outbound_media(
+        self, kind: str, record: dict[str, Any] | None, caption: str | None
+    ) -> OutboundMedia:
+        """The stored file of an outbound media message (written when it was queued)."""
+        relative = record.get("path") if record else None
+        file = path_inside(self.media_root, relative) if isinstance(relative, str) else None
+        if record is None or file is None or not file.is_file():
+            raise ProviderError("The file to send is missing.", retryable=False)
+        return OutboundMedia(
+            kind=MessageType(kind),
+            mime_type=str(record.get("mime_type") or "application/octet-stream"),
+            filename=str(record.get("filename") or file.name),
+            data=await asyncio.to_thread(file.read_bytes),
+            caption=caption,
+        )
