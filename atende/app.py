@@ -9,7 +9,8 @@ from fastapi import Depends, FastAPI
 
 from atende import __version__
 from atende.agents import routes as agent_routes
-from atende.core import health
+from atende.agents import service as agents_service
+from atende.core import directory, health
 from atende.core import routes as core_routes
 from atende.core.csrf import csrf_protect
 from atende.core.db import Database
@@ -32,6 +33,7 @@ from atende.realtime.retention import retention_loop
 from atende.realtime.routes import event_routes
 from atende.web import setup_web
 from atende.web.errors import render_error_page
+from atende.whatsapp import service as whatsapp_service
 from atende.whatsapp.runtime import setup_whatsapp
 
 RETENTION_SWEEP_SECONDS = 600.0
@@ -40,6 +42,7 @@ RETENTION_SWEEP_SECONDS = 600.0
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    _provide_lookups()
     database = Database(settings.resolved_database_url)
     metrics = Metrics()
     bus = InProcessBus()
@@ -114,15 +117,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(agent_routes.router)
     setup_web(app, settings)
+    _add_middleware(app, settings, metrics)
+    return app
 
+
+def _provide_lookups() -> None:
+    """What modules learn of each other through `core.directory` (see there why)."""
+    directory.provide_agent_name(agents_service.agent_name)
+    directory.provide_instance_names(whatsapp_service.instance_names)
+
+
+def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    upload_limit = settings.media_max_bytes + 65_536  # the file and its multipart envelope
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         per_path={
             "/webhooks/": settings.webhook_max_body_bytes,
-            r"/api/v1/conversations/\d+/attachments$": settings.media_max_bytes + 65_536,
-            r"/api/v1/agents/\d+/knowledge$": settings.media_max_bytes + 65_536,
+            r"/api/v1/conversations/\d+/attachments$": upload_limit,
+            r"/api/v1/agents/\d+/knowledge$": upload_limit,
         },
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    return app

@@ -182,3 +182,11 @@ async def delete_agent(session: AsyncSession, *, org_id: int, agent_id: int, act
     await session.delete(agent)
     await session.flush()
     await record_audit(session, actor=actor, action="agent.deleted", target=str(agent_id))
+
+
+async def agent_name(session: AsyncSession, org_id: int, agent_id: int) -> str | None:
+    """For other modules, through `core.directory`: the agent's name if it is the org's."""
+    name = await session.scalar(
+        select(Agent.name).where(Agent.id == agent_id, Agent.org_id == org_id)
+    )
+    return None if name is None else str(name)

@@ -20,6 +20,9 @@ class InstanceIn(Strict):
 
 class InstancePatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=120)
+    agent_id: int | None = Field(
+        default=None, ge=1, le=2**63 - 1, description="The agent answering; null: none."
+    )
     config: dict[str, str] | None = Field(default=None, max_length=20)
 
 

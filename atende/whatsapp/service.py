@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atende.core import directory
 from atende.core.audit import Actor, record_audit
 from atende.core.db import utcnow
 from atende.core.errors import InvalidInput, NotFound
@@ -147,6 +148,12 @@ async def update_instance(
     instance = await get_instance(session, org_id=org_id, instance_id=instance_id)
     if data.name is not None:
         instance.name = data.name
+    if "agent_id" in data.model_fields_set:
+        if data.agent_id is not None and not await directory.agent_name(
+            session, org_id=org_id, agent_id=data.agent_id
+        ):
+            raise InvalidInput("No such agent in this organisation.", field="agent_id")
+        instance.agent_id = data.agent_id
     if data.config is not None:
         merged = {**decrypt_config(instance, box), **data.config}
         _check_config(instance.provider, instance.external_name, merged)
@@ -201,3 +208,11 @@ async def apply_qr(session: AsyncSession, instance: Instance, qr: QrUpdate) -> N
         org_id=instance.org_id,
         payload=InstanceQr(instance_id=instance.id, expires_at=instance.qr_expires_at.isoformat()),
     )
+
+
+async def instance_names(session: AsyncSession, org_id: int) -> dict[int, str]:
+    """For other modules, through `core.directory`: the organisation's numbers by id."""
+    rows = await session.execute(
+        select(Instance.id, Instance.name).where(Instance.org_id == org_id).order_by(Instance.id)
+    )
+    return {int(row_id): str(name) for row_id, name in rows.tuples()}

@@ -1,0 +1,41 @@
+"""Lookups a module offers the others without them importing it.
+
+Modules at the same layer stay independent (WhatsApp does not import agents) and lower layers
+never import higher ones (the inbox does not import WhatsApp); where one still needs a fact the
+other owns (does this agent exist? what is this number called?), the owner registers a lookup
+here when the app is composed, and the asker calls it through `core`.
+"""
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+AgentName = Callable[[AsyncSession, int, int], Awaitable[str | None]]
+InstanceNames = Callable[[AsyncSession, int], Awaitable[dict[int, str]]]
+
+_agent_name: AgentName | None = None
+_instance_names: InstanceNames | None = None
+
+
+def provide_agent_name(lookup: AgentName) -> None:
+    global _agent_name  # noqa: PLW0603 - set once, when the app is composed
+    _agent_name = lookup
+
+
+def provide_instance_names(lookup: InstanceNames) -> None:
+    global _instance_names  # noqa: PLW0603 - set once, when the app is composed
+    _instance_names = lookup
+
+
+async def agent_name(session: AsyncSession, *, org_id: int, agent_id: int) -> str | None:
+    """The agent's name, or None if the organisation has no such agent (or no agents module)."""
+    if _agent_name is None:
+        return None
+    return await _agent_name(session, org_id, agent_id)
+
+
+async def instance_names(session: AsyncSession, *, org_id: int) -> dict[int, str]:
+    """The organisation's numbers by id."""
+    if _instance_names is None:
+        return {}
+    return await _instance_names(session, org_id)
