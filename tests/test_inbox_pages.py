@@ -216,3 +216,20 @@ async def test_other_organisations_conversations_are_not_found(
 async def mode_of(tenant: Tenant, conversation_id: int) -> str:
     response: httpx.Response = await tenant.client.get(f"/api/v1/conversations/{conversation_id}")
     return str(response.json()["mode"])
+
+
+async def test_opening_a_conversation_clears_its_unread_count(
+    server: Server, tenant: Tenant
+) -> None:
+    _instance, conversation_id = await conversation_with_customer(tenant)
+    before = (await tenant.client.get(f"/api/v1/conversations/{conversation_id}")).json()
+    async with signed_in(server.base_url, tenant.email) as client:
+        page = await client.get(f"/inbox/{conversation_id}", headers=EN)
+        if before["unread_count"]:
+            assert f'hx-post="/inbox/{conversation_id}/seen"' in page.text
+        seen = await client.post(
+            f"/inbox/{conversation_id}/seen", data={"csrf_token": form_token(client)}
+        )
+        assert seen.status_code == 204
+    after = (await tenant.client.get(f"/api/v1/conversations/{conversation_id}")).json()
+    assert after["unread_count"] == 0

@@ -146,6 +146,7 @@ async def keyboard_moves_through_conversations(
     await inbox.keyboard.press("k")
     await expect(inbox.locator("#conv-head")).to_contain_text("Joana")
     await expect(rows.first.get_by_role("link")).to_be_focused()
+    await expect(rows.first.locator(".unread")).to_have_count(0, timeout=LIVE)  # opened: read
     await inbox.keyboard.press("j")
     await expect(inbox.locator("#conv-head")).to_contain_text("Maria")
     await expect(rows.nth(1).get_by_role("link")).to_have_attribute("aria-current", "true")
