@@ -4,9 +4,10 @@ import base64
 import binascii
 from datetime import datetime
 
-from sqlalchemy import and_, column, or_, select, table
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atende.core import directory
 from atende.core.errors import Conflict, InvalidInput, NotFound
 from atende.inbox.models import Contact, Conversation, Message
 from atende.inbox.service import announce_conversation, queue_outbound
@@ -170,18 +171,11 @@ async def set_mode(
 
 # --- small reads for the inbox pages ---------------------------------------------------------
 
-# The WhatsApp module owns the numbers; the inbox only reads their names (for its filter).
-_instances = table("instances", column("id"), column("org_id"), column("name"))
-
 
 async def instance_names(session: AsyncSession, *, org_id: int) -> dict[int, str]:
-    """The organisation's numbers by id, in creation order: for filters and labels."""
-    rows = await session.execute(
-        select(_instances.c.id, _instances.c.name)
-        .where(_instances.c.org_id == org_id)
-        .order_by(_instances.c.id)
-    )
-    return {int(row_id): str(name) for row_id, name in rows.tuples()}
+    """The organisation's numbers by id, for filters and labels (the WhatsApp module owns
+    them; the inbox asks through `core.directory`)."""
+    return await directory.instance_names(session, org_id=org_id)
 
 
 async def get_message(
