@@ -136,6 +136,8 @@ def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
             "/webhooks/": settings.webhook_max_body_bytes,
             r"/api/v1/conversations/\d+/attachments$": upload_limit,
             r"/api/v1/agents/\d+/knowledge$": upload_limit,
+            # The simulated phone sends files too (as base64 through the API).
+            r"(/api/v1)?/sandbox/\d+/messages$": upload_limit * 4 // 3 + 65_536,
         },
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)

@@ -220,3 +220,36 @@ async def test_instance_validation_and_secrets_masked(tenant: Tenant) -> None:
         "/api/v1/instances", json={"name": "X", "provider": "telegram"}
     )
     assert unknown.status_code == 422
+
+
+PNG_1PX = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5E"
+    "rkJggg=="
+)
+
+
+async def test_customer_sends_an_image_with_a_caption(tenant: Tenant) -> None:
+    instance = await paired_instance(tenant)
+    sent = await tenant.client.post(
+        f"/api/v1/sandbox/{instance['id']}/messages",
+        json={
+            "from": CUSTOMER,
+            "text": "Olha o defeito",
+            "media": {"mime_type": "image/png", "filename": "foto.png", "data_base64": PNG_1PX},
+        },
+    )
+    assert sent.status_code == 201, sent.text
+    (chat,) = (
+        await tenant.client.get(
+            f"/api/v1/sandbox/{instance['id']}/messages", params={"customer": CUSTOMER}
+        )
+    ).json()
+    (line,) = chat["messages"]
+    assert (line["type"], line["text"]) == ("image", "Olha o defeito")
+    media = await tenant.client.get(f"/api/v1/messages/{line['id']}/media")
+    assert media.status_code == 200
+    assert media.headers["content-type"] == "image/png"
+    nothing = await tenant.client.post(
+        f"/api/v1/sandbox/{instance['id']}/messages", json={"from": CUSTOMER, "text": " "}
+    )
+    assert nothing.status_code == 422

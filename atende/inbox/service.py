@@ -324,6 +324,7 @@ class ChatLine:
     error: str | None
     provider_message_id: str | None
     at: datetime
+    has_media: bool = False  # a stored file, served by GET /api/v1/messages/{id}/media
 
 
 async def chats_of_instance(
@@ -358,6 +359,7 @@ async def chats_of_instance(
             message.error,
             message.provider_message_id,
             message.sent_at,
+            bool(message.media and message.media.get("path")),
         )
         chats.setdefault(phone or wa_id, []).insert(0, line)
     return chats

@@ -4,16 +4,24 @@
 (`scan`, `inject_customer_message`, `phone_reads`) are what the simulated phone does.
 """
 
+from pathlib import Path
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atende.core.db import utcnow
 from atende.core.deps import end_transaction_before_io
-from atende.core.errors import Conflict, NotFound, Problem
+from atende.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Problem
 from atende.inbox import service as inbox
 from atende.whatsapp import service
 from atende.whatsapp.intake import apply_events
+from atende.whatsapp.media import MediaTooLarge, media_record
 from atende.whatsapp.models import Instance
-from atende.whatsapp.providers.base import ConnectionUpdate, InstanceStatus, ProviderError
+from atende.whatsapp.providers.base import (
+    ConnectionUpdate,
+    InboundMedia,
+    InstanceStatus,
+    ProviderError,
+)
 from atende.whatsapp.providers.sandbox import customer_message, customer_wa_id, sandbox_phone
 from atende.whatsapp.runtime import WhatsApp
 
@@ -91,14 +99,33 @@ async def scan(session: AsyncSession, *, org_id: int, instance_id: int, code: st
 
 
 async def inject_customer_message(
-    session: AsyncSession, *, org_id: int, instance_id: int, number: str, name: str, text: str
+    session: AsyncSession,
+    *,
+    org_id: int,
+    instance_id: int,
+    number: str,
+    name: str,
+    text: str,
+    media: InboundMedia | None = None,
+    media_root: Path | None = None,
+    media_max_bytes: int = 0,
 ) -> int:
-    """A simulated customer writes to the number (the same intake as real webhooks)."""
+    """A simulated customer writes (or sends a file) to the number: the same intake as real
+    webhooks, media stored as if it had arrived inline."""
     instance = await sandbox_instance(session, org_id=org_id, instance_id=instance_id)
     if instance.status != InstanceStatus.connected:
         raise Conflict("Pair the sandbox phone first (connect, then scan the QR code).")
-    event = customer_message(number, text, name=name or None)
-    result = await apply_events(session, instance, [event])
+    event = customer_message(number, text, name=name or None, media=media)
+    stored_media: dict[str, dict[str, object]] = {}
+    if media is not None and media_root is not None:
+        try:
+            record = await media_record(media, root=media_root, max_bytes=media_max_bytes)
+        except MediaTooLarge as exc:
+            raise PayloadTooLarge(str(exc), field="media") from exc
+        if "error" in record:
+            raise InvalidInput(str(record["error"]), field="media")
+        stored_media[event.provider_message_id] = record
+    result = await apply_events(session, instance, [event], stored_media)
     return result.stored
 
 

@@ -6,16 +6,17 @@ sends appears live (`message.created`, then `message.status` ticks). Opening a c
 Atende sent as read, like a real phone does.
 """
 
+import base64
 import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 
 from atende.core.access import Principal
 from atende.core.deps import DbSession
-from atende.core.errors import Conflict, InvalidInput, Problem
+from atende.core.errors import Conflict, InvalidInput, PayloadTooLarge, Problem
 from atende.core.schemas import PathId
 from atende.inbox import service as inbox
 from atende.web.guards import PagePrincipal
@@ -23,7 +24,9 @@ from atende.web.shell import is_htmx, problem_message, redirect, shell_of, templ
 from atende.whatsapp import lifecycle, service
 from atende.whatsapp.models import Instance
 from atende.whatsapp.pages import view_of
+from atende.whatsapp.providers.base import InboundMedia
 from atende.whatsapp.providers.sandbox import customer_wa_id
+from atende.whatsapp.runtime import whatsapp_of
 
 router = APIRouter(include_in_schema=False)
 render = templates_for(Path(__file__).parent / "templates")
@@ -179,12 +182,15 @@ async def send_as_customer(
     customer: FormText = "",
     name: FormText = "",
     text: FormText = "",
+    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     number = _customer(customer)
+    intake = whatsapp_of(request).intake
     try:
         if not number:
             raise InvalidInput("Choose a customer first.", field="customer")
-        if not text.strip():
+        data = await file.read(intake.media_max_bytes + 1) if file and file.filename else b""
+        if not text.strip() and not data:
             raise InvalidInput("Write a message.", field="text")
         await lifecycle.inject_customer_message(
             session,
@@ -193,8 +199,17 @@ async def send_as_customer(
             number=number,
             name=name.strip()[:120],
             text=text.strip(),
+            media=InboundMedia(
+                mime_type=(file.content_type if file else None) or "application/octet-stream",
+                data_base64=base64.b64encode(data).decode(),
+                filename=file.filename if file else None,
+            )
+            if data
+            else None,
+            media_root=intake.media_root,
+            media_max_bytes=intake.media_max_bytes,
         )
-    except (InvalidInput, Conflict) as problem:
+    except (InvalidInput, Conflict, PayloadTooLarge) as problem:
         await session.rollback()
         t = shell_of(request).translator(request)
         error = problem_message(t, problem, "wa.sandbox")

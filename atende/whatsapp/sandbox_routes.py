@@ -8,6 +8,7 @@ from atende.core.errors import InvalidInput
 from atende.core.schemas import PathId, Strict
 from atende.inbox import service as inbox
 from atende.whatsapp import lifecycle, service
+from atende.whatsapp.providers.base import InboundMedia
 from atende.whatsapp.providers.sandbox import customer_wa_id
 from atende.whatsapp.runtime import whatsapp_of
 from atende.whatsapp.schemas import (
@@ -30,16 +31,31 @@ class CustomerIn(Strict):
 
 @router.post("/{instance_id}/messages", status_code=201)
 async def inject_customer_message(
-    instance_id: PathId, body: SandboxMessageIn, principal: CurrentPrincipal, session: DbSession
+    instance_id: PathId,
+    body: SandboxMessageIn,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: DbSession,
 ) -> dict[str, int]:
-    """A simulated customer writes to the number (the same intake as real webhooks)."""
+    """A simulated customer writes to the number, or sends a file (`media`, base64) with an
+    optional caption: the same intake as real webhooks."""
+    intake = whatsapp_of(request).intake
     stored = await lifecycle.inject_customer_message(
         session,
         org_id=principal.org_id,
         instance_id=instance_id,
         number=body.from_,
         name=body.name,
-        text=body.text,
+        text=body.text.strip(),
+        media=InboundMedia(
+            mime_type=body.media.mime_type,
+            data_base64=body.media.data_base64,
+            filename=body.media.filename or None,
+        )
+        if body.media
+        else None,
+        media_root=intake.media_root,
+        media_max_bytes=intake.media_max_bytes,
     )
     return {"stored": stored}
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from atende.core.schemas import Strict
 
@@ -42,10 +42,23 @@ class InstanceOut(BaseModel):
     created_at: datetime
 
 
+class SandboxMedia(Strict):
+    mime_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=100)
+    filename: str = Field(default="", max_length=200)
+    data_base64: str = Field(min_length=4, max_length=23_000_000)
+
+
 class SandboxMessageIn(Strict):
     from_: str = Field(alias="from", min_length=3, max_length=32, pattern=r"^\+?[0-9]{3,20}$")
     name: str = Field(default="", max_length=120)
-    text: str = Field(min_length=1, max_length=4096)
+    text: str = Field(default="", max_length=4096, description="The message, or the caption.")
+    media: SandboxMedia | None = None
+
+    @model_validator(mode="after")
+    def _something_to_send(self) -> "SandboxMessageIn":
+        if not self.text.strip() and self.media is None:
+            raise ValueError("send `text`, `media` or both")
+        return self
 
 
 class SandboxMessageOut(BaseModel):

@@ -15,6 +15,7 @@ from atende.whatsapp.providers.base import (
     ConnectionUpdate,
     ConnectResult,
     DeliveryStatus,
+    InboundMedia,
     InboundMessage,
     InstanceRef,
     InstanceStatus,
@@ -103,8 +104,22 @@ class SandboxProvider:
         return [customer_message(number, text, name=name, provider_message_id=message_id)]
 
 
+def media_type(mime_type: str) -> MessageType:
+    kind = mime_type.split("/", 1)[0]
+    return {
+        "image": MessageType.image,
+        "audio": MessageType.audio,
+        "video": MessageType.video,
+    }.get(kind, MessageType.document)
+
+
 def customer_message(
-    number: str, text: str, *, name: str | None = None, provider_message_id: str | None = None
+    number: str,
+    text: str,
+    *,
+    name: str | None = None,
+    provider_message_id: str | None = None,
+    media: InboundMedia | None = None,
 ) -> InboundMessage:
     wa_id = customer_wa_id(number)
     return InboundMessage(
@@ -113,7 +128,8 @@ def customer_message(
         sender_id=wa_id,
         phone=number.lstrip("+"),
         sender_name=name or None,
-        type=MessageType.text,
+        type=media_type(media.mime_type) if media else MessageType.text,
         timestamp=datetime.now(UTC),
-        text=text,
+        text=text or None,
+        media=media,
     )
