@@ -57,6 +57,10 @@ async def send_file(
     max_bytes: int,
 ) -> Message:
     """Stores the file and queues it as an operator message (the bot steps back)."""
+    # Whose conversation first: another organisation's id is not found, whatever the file.
+    conversation = await writable_conversation(
+        session, org_id=org_id, conversation_id=conversation_id
+    )
     mime_type = mime_type.split(";", 1)[0].strip().lower() or "application/octet-stream"
     if mime_type in REFUSED_TYPES:
         raise UnsupportedMediaType(f"Files of type {mime_type} cannot be sent.", field="file")
@@ -66,9 +70,6 @@ async def send_file(
         raise PayloadTooLarge(f"Files can be at most {max_bytes} bytes.", field="file")
     if len(caption) > MAX_CAPTION:
         raise InvalidInput(f"A caption has at most {MAX_CAPTION} characters.", field="caption")
-    conversation = await writable_conversation(
-        session, org_id=org_id, conversation_id=conversation_id
-    )
     path = await asyncio.to_thread(store_bytes, root, data)
     if conversation.mode == "bot":
         conversation.mode = "human"

@@ -146,7 +146,9 @@ async def send_attachment(
     request: Request,
     principal: CurrentPrincipal,
     session: DbSession,
-    file: Annotated[UploadFile, File(description="Image, audio, video or any document.")],
+    file: Annotated[UploadFile | None, File(description="Image, audio, video or a document.")] = (
+        None
+    ),
     caption: Annotated[str, Form(max_length=1024)] = "",
 ) -> MessageOut:
     """Sends a file (multipart): images, audio and video as such, anything else as a
@@ -157,9 +159,9 @@ async def send_attachment(
         org_id=principal.org_id,
         conversation_id=conversation_id,
         user_id=principal.user_id,
-        data=await file.read(settings.media_max_bytes + 1),
-        mime_type=file.content_type or "application/octet-stream",
-        filename=file.filename or "",
+        data=await file.read(settings.media_max_bytes + 1) if file else b"",
+        mime_type=(file.content_type if file else None) or "application/octet-stream",
+        filename=(file.filename if file else None) or "",
         caption=caption,
         root=Path(settings.data_dir) / "media",
         max_bytes=settings.media_max_bytes,
