@@ -10,7 +10,7 @@ comparison skips (`atende.core.migrate.include_name`). A later migration that re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from atende.core.db import Base, UTCDateTime, utcnow
@@ -76,3 +76,33 @@ class KnowledgeChunk(Base):
     # FAQ pairs: the question (weighted above the text in ranking) and the answer to give.
     question: Mapped[str] = mapped_column(Text, default="")
     answer: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class LlmCall(Base):
+    """One turn of a model-backed brain: what it cost and how it ended (`llm_calls.py`).
+
+    The agent and the conversation are kept loosely (SET NULL on delete): the organisation's
+    spending, which the monthly token budget counts, does not vanish with an agent.
+    """
+
+    __tablename__ = "llm_calls"
+    __table_args__ = (Index("ix_llm_calls_org_created", "org_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), index=True
+    )
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True, default=None
+    )
+    model: Mapped[str] = mapped_column(String(120))
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    # Millionths of a US dollar (integer: exact sums on both databases).
+    cost_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    priced: Mapped[bool] = mapped_column(Boolean, default=True)  # false: model not in the table
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(16))  # ok | error | fallback
+    error: Mapped[str | None] = mapped_column(String(1000), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

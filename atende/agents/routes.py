@@ -258,5 +258,10 @@ async def playground(
     """One turn of the agent on `text`: the answer, the passages it used, tool calls, tokens
     and cost, and whether it would hand the conversation to people."""
     return await run_turn(
-        session, org_id=principal.org_id, agent_id=agent_id, text=body.text, box=_box(request)
+        session,
+        org_id=principal.org_id,
+        agent_id=agent_id,
+        text=body.text,
+        box=_box(request),
+        settings=request.app.state.settings,
     )

@@ -117,7 +117,10 @@ class PassageOut(BaseModel):
 class ToolCallOut(BaseModel):
     name: str
     arguments: dict[str, Any]
-    result: str | None = None
+    result: str | None = Field(default=None, description="What the model read back.")
+    error: str | None = Field(
+        default=None, description="Why the call was refused (unknown tool, bad arguments)."
+    )
 
 
 class PlaygroundOut(BaseModel):
@@ -127,7 +130,13 @@ class PlaygroundOut(BaseModel):
     passages: list[PassageOut] = Field(description="Knowledge passages the answer used.")
     tool_calls: list[ToolCallOut]
     brain: str
+    model: str | None = Field(default=None, description="The model that answered, if any.")
     prompt_tokens: int
     completion_tokens: int
-    cost: float
+    cost: float = Field(description="Estimated cost in USD (price table in the settings).")
     latency_ms: float
+    outcome: Literal["ok", "error", "fallback"] | None = Field(
+        default=None, description="How the model call ended; null: no model was called."
+    )
+    error: str | None = Field(default=None, description="What went wrong with the model.")
+    llm_call_id: int | None = Field(default=None, description="The recorded LLM call.")

@@ -8,8 +8,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ModelPrice(BaseModel):
+    """USD per million tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+    prompt: float = Field(ge=0)
+    completion: float = Field(ge=0)
 
 
 class Settings(BaseSettings):
@@ -77,6 +85,28 @@ class Settings(BaseSettings):
         "", description="Comma-separated proxy addresses whose X-Forwarded-* headers are trusted."
     )
     demo_email: str = Field("owner@atende.local", description="Login created on first `serve`.")
+    llm_prices: dict[str, ModelPrice] = Field(
+        {},
+        description='JSON: model -> {"prompt": usd, "completion": usd} per million tokens, '
+        "over the built-in prices of common models (`atende.agents.llm_calls.DEFAULT_PRICES`); "
+        "a model in neither costs 0 and its calls are flagged unpriced.",
+    )
+    llm_monthly_token_budget: int = Field(
+        0,
+        ge=0,
+        description="Tokens each organisation may spend per calendar month (UTC); once spent, "
+        "agents stop calling the model and hand conversations to people. 0: unlimited.",
+    )
+    llm_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="Time allowed for one chat-completions request."
+    )
+    llm_max_retries: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="Retries of a chat-completions request after a timeout, 429 or 5xx "
+        "(exponential backoff from 0.5 s, or the server's Retry-After).",
+    )
 
     @property
     def resolved_database_url(self) -> str:

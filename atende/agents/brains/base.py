@@ -5,9 +5,11 @@ knowledge, the memory, the tools) and never touches the database: the caller rea
 in a transaction and closes that before `reply`, which may wait on the network.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from atende.agents.events import Outcome
 from atende.agents.search import SearchHit
 from atende.agents.service import AgentProfile
 
@@ -26,19 +28,32 @@ class ToolSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A tool the model called. `result` is what the model read back; `error` is set when the
+    call was refused (unknown tool, malformed arguments) or failed: the caller applies the
+    effects of built-in calls without an error only."""
+
+    name: str
+    arguments: dict[str, Any]
+    result: str | None = None
+    error: str | None = None
+
+
+# Runs a user-defined tool (not a built-in one) and returns what the model reads back.
+ToolRunner = Callable[[ToolCall], Awaitable[str]]
+
+
+@dataclass(frozen=True, slots=True)
 class BrainContext:
     agent: AgentProfile
     message: str
     knowledge: list[SearchHit] = field(default_factory=list)  # best first
     memory: list[MemoryMessage] = field(default_factory=list)  # oldest first
-    tools: list[ToolSpec] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    name: str
-    arguments: dict[str, Any]
-    result: str | None = None
+    tools: list[ToolSpec] = field(default_factory=list)  # user-defined, beside the built-ins
+    run_tool: ToolRunner | None = None
+    # Tokens the organisation may still spend this month; None: no limit. At 0 a model-backed
+    # brain does not call the model: it hands off with `BUDGET_EXCEEDED`.
+    token_budget: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +68,12 @@ class BrainReply:
     cost: float = 0.0
     model: str = ""
     error: str | None = None
+    # Set by brains that call a model (the caller records an `llm_calls` row); None: no call.
+    outcome: Outcome | None = None
+    latency_ms: float = 0.0
+
+
+BUDGET_EXCEEDED = "monthly token budget exceeded"
 
 
 class Brain(Protocol):

@@ -1,0 +1,117 @@
+"""Tools a model may call: the built-ins every agent has, and checks of the model's calls.
+
+Built-in tools change the conversation (hand it to people, label it, close it). A brain does
+not do that itself: it tells the model the call was accepted and returns the call to its
+caller, which applies the effect after the turn (in its own transaction).
+"""
+
+import json
+from typing import Any
+
+from atende.agents.brains.base import ToolCall, ToolSpec
+
+HANDOFF = "handoff_to_human"
+ADD_LABEL = "add_label"
+CLOSE = "close_conversation"
+MAX_RAW_ARGUMENTS = 500
+
+BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        name=HANDOFF,
+        description="Hand the conversation to a person of the team: when the customer asks "
+        "for one, or you cannot help with what they need.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "reason": {"type": "string", "description": "Why a person is needed, briefly."}
+            },
+            "required": ["reason"],
+            "additionalProperties": False,
+        },
+    ),
+    ToolSpec(
+        name=ADD_LABEL,
+        description="Add a label to the conversation, to sort it (e.g. 'order', 'complaint').",
+        parameters={
+            "type": "object",
+            "properties": {"name": {"type": "string", "description": "The label, 1-40 chars."}},
+            "required": ["name"],
+            "additionalProperties": False,
+        },
+    ),
+    ToolSpec(
+        name=CLOSE,
+        description="Close the conversation once the customer's matter is fully resolved.",
+        parameters={"type": "object", "properties": {}, "additionalProperties": False},
+    ),
+)
+BUILTIN_RESULTS = {
+    HANDOFF: "ok: a person of the team will take over; tell the customer so, briefly.",
+    ADD_LABEL: "ok: label added.",
+    CLOSE: "ok: the conversation will be closed after your answer.",
+}
+_BUILTIN = {tool.name: tool for tool in BUILTIN_TOOLS}
+
+
+def tool_schemas(user_tools: list[ToolSpec]) -> list[dict[str, Any]]:
+    """The `tools` of a chat-completions request: the built-ins, then the agent's own."""
+    names = set(_BUILTIN)
+    tools = list(BUILTIN_TOOLS) + [t for t in user_tools if t.name not in names]
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": t.name,
+                "description": t.description,
+                "parameters": t.parameters,
+            },
+        }
+        for t in tools
+    ]
+
+
+class RefusedCall(Exception):
+    """The model's call cannot be run; the message is what the model reads back."""
+
+
+def parse_arguments(name: str, raw: str | None) -> dict[str, Any]:
+    """The call's arguments as an object (raises `RefusedCall` when malformed)."""
+    text = (raw or "").strip() or "{}"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RefusedCall(
+            f"error: the arguments of {name} are not valid JSON ({exc.msg}); send a JSON object"
+        ) from exc
+    if not isinstance(value, dict):
+        raise RefusedCall(f"error: the arguments of {name} must be a JSON object")
+    return value
+
+
+def check_builtin(name: str, arguments: dict[str, Any]) -> None:
+    """The built-ins' arguments: the required strings present and non-empty, nothing else."""
+    spec = _BUILTIN[name]
+    properties: dict[str, Any] = spec.parameters.get("properties", {})
+    unexpected = sorted(set(arguments) - set(properties))
+    if unexpected:
+        raise RefusedCall(f"error: {name} takes no argument {', '.join(unexpected)}")
+    for key in spec.parameters.get("required", []):
+        value = arguments.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise RefusedCall(f"error: {name} needs `{key}` as a non-empty string")
+    if name == ADD_LABEL and len(arguments["name"].strip()) > 40:
+        raise RefusedCall("error: labels have at most 40 characters")
+
+
+def is_builtin(name: str) -> bool:
+    return name in _BUILTIN
+
+
+def refused(name: str, raw: str | None, message: str) -> ToolCall:
+    """A refused call as recorded: the raw arguments kept (cut) for "why did it say this"."""
+    return ToolCall(
+        name=name[:100],
+        arguments={"_raw": (raw or "")[:MAX_RAW_ARGUMENTS]},
+        result=message,
+        error=message.removeprefix("error: "),
+    )

@@ -1,0 +1,158 @@
+"""LLM call records: cost from a price table, the `llm.call` event, the monthly token budget.
+
+Prices are USD per million tokens. `DEFAULT_PRICES` holds list prices of a few common hosted
+models at the time of writing (estimates: providers change them); `ATENDE_LLM_PRICES` adds
+models or overrides these one by one. A model found in neither costs 0 and its calls are
+flagged `priced = false`, so a report can tell "free" from "unknown". Local servers (Ollama,
+vLLM, llama.cpp) are naturally in that case.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atende.agents.events import LlmCalled, Outcome
+from atende.agents.models import LlmCall
+from atende.core.db import utcnow
+from atende.core.events import record_event
+from atende.core.settings import ModelPrice, Settings, get_settings
+
+DEFAULT_PRICES: dict[str, ModelPrice] = {
+    name: ModelPrice(prompt=prompt, completion=completion)
+    for name, (prompt, completion) in {
+        "gpt-4o": (2.50, 10.00),
+        "gpt-4o-mini": (0.15, 0.60),
+        "gpt-4.1": (2.00, 8.00),
+        "gpt-4.1-mini": (0.40, 1.60),
+        "gpt-4.1-nano": (0.10, 0.40),
+        "gpt-3.5-turbo": (0.50, 1.50),
+        "llama-3.1-8b-instant": (0.05, 0.08),
+        "llama-3.3-70b-versatile": (0.59, 0.79),
+    }.items()
+}
+MAX_ERROR_CHARS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    micros: int  # millionths of a US dollar
+    priced: bool
+
+    @property
+    def usd(self) -> float:
+        return self.micros / 1_000_000
+
+
+def price_table(settings: Settings) -> dict[str, ModelPrice]:
+    return {**DEFAULT_PRICES, **settings.llm_prices}
+
+
+def price_of(model: str, prices: Mapping[str, ModelPrice]) -> ModelPrice | None:
+    """Exact name first; then without a router's `vendor/` prefix (OpenRouter); then the
+    longest listed name the model extends with a dated or tagged suffix (`gpt-4o-2024-08-06`,
+    `gpt-4o-mini:free` are not confused with each other)."""
+    for name in (model, model.rsplit("/", 1)[-1]):
+        if name in prices:
+            return prices[name]
+    bare = model.rsplit("/", 1)[-1]
+    extended = [n for n in prices if bare.startswith((n + "-", n + ":")) and _dated(bare, n)]
+    return prices[max(extended, key=len)] if extended else None
+
+
+def _dated(model: str, name: str) -> bool:
+    """`gpt-4o-2024-08-06` extends `gpt-4o`; `gpt-4o-mini` does not (a different model)."""
+    suffix = model[len(name) + 1 :]
+    return suffix[:1].isdigit() or model[len(name)] == ":"
+
+
+def cost_of(
+    model: str, prompt_tokens: int, completion_tokens: int, prices: Mapping[str, ModelPrice]
+) -> Cost:
+    price = price_of(model, prices)
+    if price is None:
+        return Cost(0, priced=False)
+    # USD per million tokens x tokens = millionths of a dollar.
+    micros = Decimal(str(price.prompt)) * prompt_tokens
+    micros += Decimal(str(price.completion)) * completion_tokens
+    return Cost(int(micros.quantize(Decimal(1), rounding=ROUND_HALF_UP)), priced=True)
+
+
+async def record_llm_call(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    agent_id: int | None,
+    conversation_id: int | None = None,
+    model: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+    latency_ms: float,
+    outcome: Outcome,
+    error: str | None = None,
+    prices: Mapping[str, ModelPrice],
+) -> LlmCall:
+    """Writes the call and its `llm.call` event in the caller's transaction."""
+    cost = cost_of(model, prompt_tokens, completion_tokens, prices)
+    call = LlmCall(
+        org_id=org_id,
+        agent_id=agent_id,
+        conversation_id=conversation_id,
+        model=model[:120],
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost_micros=cost.micros,
+        priced=cost.priced,
+        latency_ms=round(latency_ms),
+        outcome=outcome,
+        error=error[:MAX_ERROR_CHARS] if error else None,
+        created_at=utcnow(),
+    )
+    session.add(call)
+    await session.flush()
+    await record_event(
+        session,
+        org_id=org_id,
+        payload=LlmCalled(
+            call_id=call.id,
+            agent_id=agent_id,
+            conversation_id=conversation_id,
+            model=call.model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_micros=cost.micros,
+            priced=cost.priced,
+            latency_ms=call.latency_ms,
+            outcome=outcome,
+            error=call.error,
+        ),
+    )
+    return call
+
+
+def month_start(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+async def tokens_this_month(session: AsyncSession, *, org_id: int) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(LlmCall.prompt_tokens + LlmCall.completion_tokens), 0)).where(
+            LlmCall.org_id == org_id, LlmCall.created_at >= month_start(utcnow())
+        )
+    )
+    return int(total or 0)
+
+
+async def budget_left(
+    session: AsyncSession, *, org_id: int, monthly_budget: int | None = None
+) -> int | None:
+    """Tokens the organisation may still spend this month (never negative); None: unlimited
+    (`ATENDE_LLM_MONTHLY_TOKEN_BUDGET` = 0, read from the settings unless given)."""
+    if monthly_budget is None:
+        monthly_budget = get_settings().llm_monthly_token_budget
+    if monthly_budget <= 0:
+        return None
+    return max(0, monthly_budget - await tokens_this_month(session, org_id=org_id))
