@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from atende import __version__
 from atende.agents import routes as agent_routes
 from atende.agents import service as agents_service
+from atende.agents.pipeline import ReplyPipeline
 from atende.core import directory, health
 from atende.core import routes as core_routes
 from atende.core.csrf import csrf_protect
@@ -26,6 +27,7 @@ from atende.core.settings import Settings, get_settings
 from atende.inbox import media_routes
 from atende.inbox import pages as inbox_pages
 from atende.inbox import routes as inbox_routes
+from atende.inbox.inbound import REPLY_DUE_JOB
 from atende.inbox.inbound_writer import InboundWriter
 from atende.realtime.bus import InProcessBus
 from atende.realtime.hub import Hub
@@ -116,15 +118,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         inbound_writer=inbound_writer,
     )
     app.include_router(agent_routes.router)
+    _register_jobs(jobs, database, app.state.secret_box, settings)
     setup_web(app, settings)
     _add_middleware(app, settings, metrics)
     return app
+
+
+def _register_jobs(jobs: JobRunner, database: Database, box: SecretBox, settings: Settings) -> None:
+    jobs.register(REPLY_DUE_JOB, ReplyPipeline(database, box, settings))
 
 
 def _provide_lookups() -> None:
     """What modules learn of each other through `core.directory` (see there why)."""
     directory.provide_agent_name(agents_service.agent_name)
     directory.provide_instance_names(whatsapp_service.instance_names)
+    directory.provide_agent_of_instance(whatsapp_service.agent_of_instance)
 
 
 def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:

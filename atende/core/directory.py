@@ -12,14 +12,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 AgentName = Callable[[AsyncSession, int, int], Awaitable[str | None]]
 InstanceNames = Callable[[AsyncSession, int], Awaitable[dict[int, str]]]
+AgentOfInstance = Callable[[AsyncSession, int], Awaitable[int | None]]
 
 _agent_name: AgentName | None = None
 _instance_names: InstanceNames | None = None
+_agent_of_instance: AgentOfInstance | None = None
 
 
 def provide_agent_name(lookup: AgentName) -> None:
     global _agent_name  # noqa: PLW0603 - set once, when the app is composed
     _agent_name = lookup
+
+
+def provide_agent_of_instance(lookup: AgentOfInstance) -> None:
+    global _agent_of_instance  # noqa: PLW0603 - set once, when the app is composed
+    _agent_of_instance = lookup
+
+
+async def agent_of_instance(session: AsyncSession, *, instance_id: int) -> int | None:
+    """The agent that answers a number, if any."""
+    if _agent_of_instance is None:
+        return None
+    return await _agent_of_instance(session, instance_id)
 
 
 def provide_instance_names(lookup: InstanceNames) -> None:

@@ -12,12 +12,25 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, delete, event, select, update
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    bindparam,
+    delete,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql import Executable
 
 from atende.core.db import DATABASE_KEY, Base, Database, OutboxSession, UTCDateTime, utcnow
 from atende.core.models import BigId
@@ -109,6 +122,65 @@ def truncate_error(text: str) -> str:
 
 
 # --- writing, in the caller's transaction ----------------------------------------------------
+
+Step = tuple[Executable, dict[str, Any]]
+_JOB_COLUMNS = (
+    "org_id", "kind", "key", "payload", "status", "attempts", "max_attempts", "run_at",
+    "created_at", "updated_at",
+)  # fmt: skip
+
+
+@cache
+def _insert_statement(dialect: str) -> Executable:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement: Executable = (
+        insert(JobRecord)
+        .values({column: bindparam(column) for column in _JOB_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return statement
+
+
+def enqueue_step(
+    dialect: str,
+    *,
+    kind: str,
+    key: str,
+    payload: dict[str, Any],
+    org_id: int | None = None,
+    run_at: datetime | None = None,
+    max_attempts: int = 8,
+) -> Step:
+    """`enqueue` as a prebuilt (statement, parameters) step, for writers that run their own
+    statements (the intake's batch writer). The writer wakes the runners after its commit."""
+    now = utcnow()
+    return _insert_statement(dialect), {
+        "org_id": org_id,
+        "kind": kind,
+        "key": key,
+        "payload": payload,
+        "status": JobStatus.pending.value,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "run_at": run_at or now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+_CANCEL_PENDING = delete(JobRecord).where(
+    JobRecord.kind == bindparam("kind"),
+    JobRecord.status == JobStatus.pending.value,
+    JobRecord.key.like(bindparam("pattern"), escape="\\"),
+    JobRecord.key != bindparam("keep"),
+)
+
+
+def cancel_pending_step(*, kind: str, key_prefix: str, keep: str) -> Step:
+    """Deletes pending jobs of `kind` whose key starts with `key_prefix`, except `keep`: a
+    newer job supersedes them (a burst of messages gets one reply)."""
+    escaped = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return _CANCEL_PENDING, {"kind": kind, "pattern": escaped + "%", "keep": keep}
 
 
 async def enqueue(

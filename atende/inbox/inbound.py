@@ -24,12 +24,21 @@ from sqlalchemy.sql import Executable
 
 from atende.core.db import utcnow
 from atende.core.events import EventPayload
+from atende.core.jobs import cancel_pending_step, enqueue_step
 from atende.inbox.events import ConversationUpdated, MessageCreated
 from atende.inbox.media import media_fetch_job_step, needs_fetch
 from atende.inbox.models import Contact, Conversation, Message
 from atende.inbox.phones import contact_key
 
 PREVIEW_CHARS = 120
+# Whoever answers conversations (the agents module) registers the handler of this job kind.
+REPLY_DUE_JOB = "inbox.reply_due"
+REPLY_ATTEMPTS = 5
+
+
+def reply_key(conversation_id: int, message_id: int | None = None) -> str:
+    """Replies are keyed by the message they answer, so a retried job never answers twice."""
+    return f"reply:{conversation_id}:" + ("" if message_id is None else f"{message_id}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +55,7 @@ class InboundInput:
     from_me: bool = False
     is_group: bool = False
     reply_to: str | None = None
+    agent_answers: bool = False  # an agent answers this number: a reply may become due
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,16 +243,32 @@ def inbound_steps(dialect: str, org_id: int, instance_id: int, inbound: InboundI
     message_id = message_row.scalar()
     if message_id is None:  # a concurrent delivery of the same message won
         return None
-    fetches_media = needs_fetch(inbound.media)
-    if fetches_media:  # media that did not come inline: a job fetches it from the provider
+    wrote_job = needs_fetch(inbound.media)
+    if wrote_job:  # media that did not come inline: a job fetches it from the provider
         yield media_fetch_job_step(
             dialect, org_id=org_id, instance_id=instance_id, message_id=int(message_id)
         )
+    if inbound.agent_answers and not inbound.from_me and conversation_mode == "bot":
+        # A reply may be due: recorded with the message, superseding the one a previous
+        # message of the same burst left pending (the agent answers the burst once).
+        key = reply_key(int(conversation_id), int(message_id))
+        yield cancel_pending_step(
+            kind=REPLY_DUE_JOB, key_prefix=reply_key(int(conversation_id)), keep=key
+        )
+        yield enqueue_step(
+            dialect,
+            kind=REPLY_DUE_JOB,
+            key=key,
+            payload={"conversation_id": int(conversation_id), "message_id": int(message_id)},
+            org_id=org_id,
+            max_attempts=REPLY_ATTEMPTS,
+        )
+        wrote_job = True
     stored = StoredMessage(int(message_id), int(conversation_id), contact_id)
     at = inbound.timestamp.isoformat()
     return Stored(
         stored,
-        fetches_media,
+        wrote_job,
         (
             MessageCreated(
                 message_id=stored.message_id,

@@ -10,12 +10,10 @@ pending: a `whatsapp.fetch_media` job (queued with `enqueue_media_fetch`) downlo
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
@@ -23,7 +21,7 @@ from atende.core.db import utcnow
 from atende.core.errors import Conflict, NotFound
 from atende.core.events import record_event
 from atende.core.files import path_inside
-from atende.core.jobs import JobRecord, JobStatus, enqueue
+from atende.core.jobs import enqueue, enqueue_step
 from atende.inbox.events import MessageUpdated
 from atende.inbox.models import Message
 
@@ -64,40 +62,20 @@ async def enqueue_media_fetch(
     )
 
 
-@cache
-def _job_insert(dialect: str) -> Executable:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    columns = (
-        "org_id", "kind", "key", "payload", "status", "attempts", "max_attempts", "run_at",
-        "created_at", "updated_at",
-    )  # fmt: skip
-    statement: Executable = (
-        insert(JobRecord)
-        .values({column: bindparam(column) for column in columns})
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
-    return statement
-
-
 def media_fetch_job_step(
     dialect: str, *, org_id: int, instance_id: int, message_id: int
 ) -> tuple[Executable, dict[str, Any]]:
     """The same job as `enqueue_media_fetch`, as a prebuilt (statement, parameters) step for
     drivers without an ORM session (`atende.inbox.inbound.inbound_steps`). Runners pick it up
     on their next sweep, or sooner when anything else wakes them."""
-    now = utcnow()
-    return _job_insert(dialect), {
-        "org_id": org_id,
-        "kind": FETCH_MEDIA_JOB,
-        "key": _job_key(message_id),
-        "payload": _job_payload(instance_id, message_id),
-        "status": JobStatus.pending.value,
-        "attempts": 0,
-        "max_attempts": FETCH_ATTEMPTS,
-        "run_at": now,
-        "created_at": now,
-        "updated_at": now,
-    }
+    return enqueue_step(
+        dialect,
+        kind=FETCH_MEDIA_JOB,
+        key=_job_key(message_id),
+        payload=_job_payload(instance_id, message_id),
+        org_id=org_id,
+        max_attempts=FETCH_ATTEMPTS,
+    )
 
 
 @dataclass(frozen=True, slots=True)

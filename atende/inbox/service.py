@@ -7,7 +7,7 @@ same transaction.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -223,8 +223,10 @@ async def queue_outbound(
     media: dict[str, Any] | None = None,
     sender_user_id: int | None = None,
     reply_to_provider_id: str | None = None,
+    send_after: float = 0.0,
 ) -> int:
-    """A message to send: stored as `queued`, sent by a job (retries, at most once)."""
+    """A message to send: stored as `queued`, sent by a job (retries, at most once), not
+    before `send_after` seconds (an agent "typing" its reply)."""
     conversation = await session.scalar(
         select(Conversation).where(
             Conversation.id == conversation_id, Conversation.org_id == org_id
@@ -259,6 +261,7 @@ async def queue_outbound(
         payload={"message_id": message.id, "max_attempts": SEND_ATTEMPTS},
         org_id=org_id,
         max_attempts=SEND_ATTEMPTS,
+        run_at=now + timedelta(seconds=send_after) if send_after > 0 else None,
     )
     await _announce_message(session, message, conversation.contact_id)
     await announce_conversation(session, conversation)

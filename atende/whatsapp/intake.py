@@ -119,7 +119,11 @@ class Intake:
                 self.writer.store(
                     org_id=ref.org_id,
                     instance_id=ref.id,
-                    inbound=_inbound_input(message, media.get(message.provider_message_id)),
+                    inbound=_inbound_input(
+                        message,
+                        media.get(message.provider_message_id),
+                        answered=ref.agent_id is not None,
+                    ),
                 )
                 for message in messages
             )
@@ -168,7 +172,11 @@ async def apply_events(
                 session,
                 org_id=instance.org_id,
                 instance_id=instance.id,
-                inbound=_inbound_input(event, (media or {}).get(event.provider_message_id)),
+                inbound=_inbound_input(
+                    event,
+                    (media or {}).get(event.provider_message_id),
+                    answered=instance.agent_id is not None,
+                ),
             )
             if result is None:
                 duplicates += 1
@@ -194,7 +202,9 @@ async def apply_events(
     return IntakeResult(stored, duplicates, other)
 
 
-def _inbound_input(event: InboundMessage, media: dict[str, object] | None) -> inbox.InboundInput:
+def _inbound_input(
+    event: InboundMessage, media: dict[str, object] | None, *, answered: bool
+) -> inbox.InboundInput:
     extra = dict(event.extra)
     for key, value in (
         ("reaction_to", event.reaction_to),
@@ -217,4 +227,5 @@ def _inbound_input(event: InboundMessage, media: dict[str, object] | None) -> in
         from_me=event.from_me,
         is_group=event.is_group,
         reply_to=event.reply_to,
+        agent_answers=answered,
     )

@@ -64,6 +64,7 @@ def instance_ref(instance: Instance, box: SecretBox, base_url: str) -> InstanceR
         config=decrypt_config(instance, box),
         webhook_url=webhook_url(instance, base_url),
         webhook_secret=box.decrypt(instance.webhook_secret_encrypted),
+        agent_id=instance.agent_id,
     )
 
 
@@ -216,3 +217,9 @@ async def instance_names(session: AsyncSession, org_id: int) -> dict[int, str]:
         select(Instance.id, Instance.name).where(Instance.org_id == org_id).order_by(Instance.id)
     )
     return {int(row_id): str(name) for row_id, name in rows.tuples()}
+
+
+async def agent_of_instance(session: AsyncSession, instance_id: int) -> int | None:
+    """For other modules, through `core.directory`: the agent that answers this number."""
+    agent_id = await session.scalar(select(Instance.agent_id).where(Instance.id == instance_id))
+    return None if agent_id is None else int(agent_id)

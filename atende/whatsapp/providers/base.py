@@ -129,6 +129,7 @@ class InstanceRef:
     config: Mapping[str, str]  # base_url, api_key, access_token, app_secret, verify_token ...
     webhook_url: str
     webhook_secret: str
+    agent_id: int | None = None  # the agent answering the number, if any
 
 
 @dataclass(frozen=True, slots=True)

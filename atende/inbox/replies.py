@@ -1,0 +1,156 @@
+"""What whoever answers a conversation (the agents module) reads and claims.
+
+`reply_context` gathers what a reply needs in one read; `claim_reply` is the exactly-once gate:
+in the transaction that queues the reply, it locks the conversation and refuses when the
+burst was answered already (a retried job) or people took over meanwhile.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atende.core.db import utcnow
+from atende.inbox.models import Contact, Conversation, Message
+from atende.inbox.service import announce_conversation
+
+ANSWERED_BY = ("agent", "operator")
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    author: str  # contact | agent | operator
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyContext:
+    org_id: int
+    conversation_id: int
+    instance_id: int
+    mode: str
+    bot_paused_until: datetime | None
+    contact_phone: str | None
+    contact_wa_id: str
+    is_group: bool
+    opted_out: bool
+    last_inbound_id: int
+    last_inbound_at: datetime
+    unanswered: list[str]  # the customer's messages since the last answer, oldest first
+    memory: list[Said]  # the conversation before them, oldest first
+    agent_replies_last_minute: int
+    agent_has_spoken: bool
+    last_agent_text: str | None
+
+
+async def reply_context(
+    session: AsyncSession, *, conversation_id: int, memory: int
+) -> ReplyContext | None:
+    """None when there is nothing to answer (no customer message since the last answer)."""
+    row = (
+        await session.execute(
+            select(Conversation, Contact)
+            .join(Contact, Contact.id == Conversation.contact_id)
+            .where(Conversation.id == conversation_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    conversation, contact = row
+    last_answer = await session.scalar(
+        select(func.max(Message.id)).where(
+            Message.conversation_id == conversation_id, Message.author.in_(ANSWERED_BY)
+        )
+    )
+    inbound = list(
+        await session.scalars(
+            select(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.direction == "in",
+                Message.id > (last_answer or 0),
+            )
+            .order_by(Message.id)
+        )
+    )
+    if not inbound:
+        return None
+    earlier = list(
+        await session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.id < inbound[0].id)
+            .order_by(Message.id.desc())
+            .limit(memory)
+        )
+    )
+    recent = utcnow() - timedelta(minutes=1)
+    replies_last_minute = await session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.author == "agent",
+            Message.created_at > recent,
+        )
+    )
+    last_agent = await session.scalar(
+        select(Message.text)
+        .where(Message.conversation_id == conversation_id, Message.author == "agent")
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    spoken = await session.scalar(
+        select(Message.id)
+        .where(Message.conversation_id == conversation_id, Message.author == "agent")
+        .limit(1)
+    )
+    return ReplyContext(
+        org_id=conversation.org_id,
+        conversation_id=conversation.id,
+        instance_id=conversation.instance_id,
+        mode=conversation.mode,
+        bot_paused_until=conversation.bot_paused_until,
+        contact_phone=contact.phone,
+        contact_wa_id=contact.wa_id,
+        is_group=contact.is_group,
+        opted_out=contact.opted_out,
+        last_inbound_id=inbound[-1].id,
+        last_inbound_at=inbound[-1].sent_at,
+        unanswered=[m.text or f"[{m.type}]" for m in inbound],
+        memory=[Said(m.author, m.text or f"[{m.type}]") for m in reversed(earlier)],
+        agent_replies_last_minute=int(replies_last_minute or 0),
+        agent_has_spoken=spoken is not None,
+        last_agent_text=last_agent,
+    )
+
+
+async def claim_reply(
+    session: AsyncSession, *, conversation_id: int, up_to_message_id: int
+) -> bool:
+    """Locks the conversation for this transaction; True if the bot may still answer the
+    messages up to `up_to_message_id` (in `bot` mode, nobody answered them since)."""
+    conversation = await session.scalar(
+        select(Conversation).where(Conversation.id == conversation_id).with_for_update()
+    )
+    if conversation is None or conversation.mode != "bot":
+        return False
+    answered = await session.scalar(
+        select(Message.id)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.author.in_(ANSWERED_BY),
+            Message.id > up_to_message_id,
+        )
+        .limit(1)
+    )
+    return answered is None
+
+
+async def hand_off(session: AsyncSession, *, conversation_id: int) -> None:
+    """People take it from here: the bot stays quiet until released (or silence resumes it)."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is not None and conversation.mode == "bot":
+        conversation.mode = "human"
+        await session.flush()
+        await announce_conversation(session, conversation)

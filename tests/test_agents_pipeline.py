@@ -1,0 +1,129 @@
+"""The agent answering on a sandbox number: bursts, handoff, takeover, exactly-once replies."""
+
+import asyncio
+from typing import Any
+
+from tests.support.tenants import Tenant
+from tests.test_whatsapp_sandbox import paired_instance
+
+CUSTOMER = "+5511955554444"
+FAST = {"debounce_seconds": 1.0, "typing_chars_per_second": 1000, "replies_per_minute": 20}
+
+
+async def agent_on_number(tenant: Tenant, **behaviour: Any) -> tuple[int, int]:
+    instance = await paired_instance(tenant)
+    agent = await tenant.client.post(
+        "/api/v1/agents",
+        json={
+            "name": "Ana",
+            "greeting": "",
+            "fallback_text": "Vou chamar uma pessoa da equipe.",
+            "behaviour": {**FAST, **behaviour},
+        },
+    )
+    assert agent.status_code == 201, agent.text
+    agent_id = agent.json()["id"]
+    faq = await tenant.client.post(
+        f"/api/v1/agents/{agent_id}/knowledge",
+        json={
+            "kind": "faq",
+            "title": "Loja",
+            "pairs": [
+                {
+                    "question": "Qual o horário de funcionamento da loja?",
+                    "answer": "Abrimos de segunda a sábado, das 9h às 18h.",
+                },
+                {
+                    "question": "Vocês fazem entrega?",
+                    "answer": "Sim, entregamos em toda a cidade em até 2 horas.",
+                },
+            ],
+        },
+    )
+    assert faq.status_code == 201, faq.text
+    assigned = await tenant.client.patch(
+        f"/api/v1/instances/{instance['id']}", json={"agent_id": agent_id}
+    )
+    assert assigned.status_code == 200
+    return int(str(instance["id"])), agent_id
+
+
+async def say(tenant: Tenant, instance_id: int, text: str) -> None:
+    reply = await tenant.client.post(
+        f"/api/v1/sandbox/{instance_id}/messages", json={"from": CUSTOMER, "text": text}
+    )
+    assert reply.status_code == 201, reply.text
+
+
+async def phone(tenant: Tenant, instance_id: int) -> list[dict[str, Any]]:
+    chats = (
+        await tenant.client.get(
+            f"/api/v1/sandbox/{instance_id}/messages", params={"customer": CUSTOMER}
+        )
+    ).json()
+    return list(chats[0]["messages"]) if chats else []
+
+
+async def settle(tenant: Tenant, instance_id: int, seconds: float = 4.0) -> list[dict[str, Any]]:
+    """Waits until the agent has been quiet for a while, then returns the chat."""
+    await asyncio.sleep(seconds)
+    return await phone(tenant, instance_id)
+
+
+async def conversation_mode(tenant: Tenant) -> str:
+    page = (await tenant.client.get("/api/v1/conversations")).json()
+    return str(page["items"][0]["mode"])
+
+
+async def test_a_burst_gets_one_answer_from_the_knowledge(tenant: Tenant) -> None:
+    instance_id, _agent = await agent_on_number(tenant)
+    await say(tenant, instance_id, "oi")
+    await say(tenant, instance_id, "vocês fazem entrega?")
+    await say(tenant, instance_id, "é urgente")
+    chat = await settle(tenant, instance_id)
+    agent_lines = [m for m in chat if m["author"] == "agent"]
+    assert len(agent_lines) == 1, chat
+    assert "entregamos em toda a cidade" in agent_lines[0]["text"]
+    assert agent_lines[0]["id"] > max(m["id"] for m in chat if m["direction"] == "in")
+
+
+async def test_taking_over_silences_the_bot_and_releasing_brings_it_back(
+    tenant: Tenant,
+) -> None:
+    instance_id, _agent = await agent_on_number(tenant)
+    await say(tenant, instance_id, "Qual o horário da loja?")
+    await settle(tenant, instance_id)
+    conversation_id = (await tenant.client.get("/api/v1/conversations")).json()["items"][0]["id"]
+    base = f"/api/v1/conversations/{conversation_id}"
+    await tenant.client.post(base + "/takeover")
+    await say(tenant, instance_id, "e vocês fazem entrega?")
+    chat = await settle(tenant, instance_id)
+    assert [m["author"] for m in chat].count("agent") == 1  # only the first answer
+    await tenant.client.post(base + "/release")
+    await say(tenant, instance_id, "vocês fazem entrega?")
+    chat = await settle(tenant, instance_id)
+    assert [m["author"] for m in chat].count("agent") == 2
+
+
+async def test_no_match_answers_the_fallback_and_hands_off(tenant: Tenant) -> None:
+    instance_id, _agent = await agent_on_number(tenant)
+    await say(tenant, instance_id, "quero trocar o pneu do meu trator agrícola")
+    chat = await settle(tenant, instance_id)
+    assert chat[-1]["author"] == "agent"
+    assert chat[-1]["text"] == "Vou chamar uma pessoa da equipe."
+    assert await conversation_mode(tenant) == "human"
+
+
+async def test_a_handoff_keyword_goes_to_people_without_an_answer(tenant: Tenant) -> None:
+    instance_id, _agent = await agent_on_number(tenant)
+    await say(tenant, instance_id, "quero falar com um atendente")
+    chat = await settle(tenant, instance_id)
+    assert [m["author"] for m in chat] == ["contact"]
+    assert await conversation_mode(tenant) == "human"
+
+
+async def test_numbers_without_an_agent_stay_quiet(tenant: Tenant) -> None:
+    instance = await paired_instance(tenant)
+    await say(tenant, int(str(instance["id"])), "Qual o horário da loja?")
+    chat = await settle(tenant, int(str(instance["id"])), seconds=2.0)
+    assert [m["author"] for m in chat] == ["contact"]
