@@ -48,6 +48,26 @@ def stop(process: subprocess.Popen[str]) -> None:
         process.stdout.close()
 
 
+def await_demo_agent_answers(url: str, cookies: httpx.Cookies, csrf: str) -> None:
+    """The demo: a paired sandbox number whose agent answers from its FAQ, at once."""
+    with httpx.Client(base_url=url, cookies=cookies, headers={"X-CSRF-Token": csrf}) as client:
+        (instance,) = client.get("/api/v1/instances").json()
+        assert instance["status"] == "connected"
+        assert instance["agent_id"] is not None
+        sent = client.post(
+            f"/api/v1/sandbox/{instance['id']}/messages",
+            json={"from": "+5511912340000", "text": "Vocês fazem entrega?"},
+        )
+        assert sent.status_code == 201, sent.text
+        texts: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any("Entregamos" in t for t in texts):
+            time.sleep(0.5)
+            chats = client.get(f"/api/v1/sandbox/{instance['id']}/messages").json()
+            texts = [m["text"] or "" for m in chats[0]["messages"] if m["author"] == "agent"]
+        assert any("Entregamos no centro" in t for t in texts), texts
+
+
 def test_first_serve_prints_a_working_login_and_later_starts_reuse_it(tmp_path: Path) -> None:
     process, url, lines = run_serve(tmp_path)
     try:
@@ -61,6 +81,7 @@ def test_first_serve_prints_a_working_login_and_later_starts_reuse_it(tmp_path: 
         )
         assert response.status_code == 200, response.text
         assert response.json()["role"] == "owner"
+        await_demo_agent_answers(url, response.cookies, response.headers["x-csrf-token"])
     finally:
         stop(process)
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
