@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi import Depends, FastAPI
 
 from atende import __version__
+from atende.agents import pages as agent_pages
 from atende.agents import routes as agent_routes
 from atende.agents import service as agents_service
 from atende.agents.pipeline import ReplyPipeline
@@ -117,7 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs=jobs,
         inbound_writer=inbound_writer,
     )
-    app.include_router(agent_routes.router)
+    for agents_router in (agent_routes.router, agent_pages.router):
+        app.include_router(agents_router)
     _register_jobs(jobs, database, app.state.secret_box, settings)
     setup_web(app, settings)
     _add_middleware(app, settings, metrics)
