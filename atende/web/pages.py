@@ -14,7 +14,6 @@ router = APIRouter(include_in_schema=False)
 
 # Sections of the product whose module has not shipped its pages yet: path -> title key.
 COMING_SOON = {
-    "/agents": "nav.agents",
     "/analytics": "nav.analytics",
 }
 
