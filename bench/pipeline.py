@@ -134,7 +134,7 @@ async def main(args: argparse.Namespace) -> None:
                 "/api/v1/agents",
                 json={
                     "name": "Bench",
-                    "brain": "openai",
+                    "brain": args.brain,
                     "base_url": f"http://{HOST}:{llm_port}/v1",
                     "model": "bench-model",
                     "api_key": "sk-bench",
@@ -205,4 +205,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--rate", type=float, default=10.0, help="customer messages per second")
+    parser.add_argument(
+        "--brain", default="openai", choices=["openai", "offline"], help="offline: no model call"
+    )
     asyncio.run(main(parser.parse_args()))
