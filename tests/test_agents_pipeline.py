@@ -3,6 +3,7 @@
 import asyncio
 from typing import Any
 
+from tests.support.fake_openai import FakeOpenAI
 from tests.support.tenants import Tenant
 from tests.test_whatsapp_sandbox import paired_instance
 
@@ -127,3 +128,40 @@ async def test_numbers_without_an_agent_stay_quiet(tenant: Tenant) -> None:
     await say(tenant, int(str(instance["id"])), "Qual o horário da loja?")
     chat = await settle(tenant, int(str(instance["id"])), seconds=2.0)
     assert [m["author"] for m in chat] == ["contact"]
+
+
+async def test_an_openai_agent_answers_with_memory_and_its_tools_take_effect(
+    tenant: Tenant,
+) -> None:
+    async with FakeOpenAI() as model:
+        instance_id, agent_id = await agent_on_number(tenant)
+        switched = await tenant.client.patch(
+            f"/api/v1/agents/{agent_id}",
+            json={
+                "brain": "openai",
+                "base_url": model.base_url + "/v1",
+                "model": "gpt-4o-mini",
+                "api_key": "sk-test-pipeline",
+            },
+        )
+        assert switched.status_code == 200, switched.text
+        model.say("Entregamos sim, em até 2 horas.")
+        await say(tenant, instance_id, "vocês fazem entrega?")
+        chat = await settle(tenant, instance_id)
+        assert chat[-1]["author"] == "agent"
+        assert chat[-1]["text"] == "Entregamos sim, em até 2 horas."
+        (request,) = model.completions()
+        assert request.headers["authorization"] == "Bearer sk-test-pipeline"
+        messages = request.json["messages"]
+        assert messages[0]["role"] == "system"
+        assert "entregamos em toda a cidade" in messages[0]["content"].lower()  # knowledge
+        assert messages[-1] == {"role": "user", "content": "vocês fazem entrega?"}
+        # Next turn: the model closes the matter after answering.
+        model.call_tool("close_conversation")
+        model.say("Obrigado! Qualquer coisa, é só chamar.")
+        await say(tenant, instance_id, "obrigado, era só isso")
+        chat = await settle(tenant, instance_id)
+        assert chat[-1]["text"] == "Obrigado! Qualquer coisa, é só chamar."
+        memory = model.completions()[1].json["messages"]
+        assert {"role": "assistant", "content": "Entregamos sim, em até 2 horas."} in memory
+    assert await conversation_mode(tenant) == "closed"

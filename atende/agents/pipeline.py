@@ -32,7 +32,7 @@ from atende.core.events import EventPayload, event_schema, record_event
 from atende.core.jobs import Job, enqueue
 from atende.core.security import SecretBox
 from atende.core.settings import Settings
-from atende.inbox import replies
+from atende.inbox import conversations, replies
 from atende.inbox import service as inbox
 from atende.inbox.inbound import REPLY_DUE_JOB, reply_key
 
@@ -181,6 +181,7 @@ class ReplyPipeline:
         handoff = decision.verdict is Verdict.handoff
         text = behaviour.out_of_hours_reply if decision.verdict is Verdict.out_of_hours else ""
         reply = None
+        close = False
         if decision.verdict is Verdict.answer:
             reply = await brain_for(profile.brain, self.settings).reply(
                 BrainContext(
@@ -200,10 +201,11 @@ class ReplyPipeline:
             # Built-in tools the model called (and that were not refused) take effect here.
             called = {call.name for call in reply.tool_calls if call.error is None}
             handoff = reply.handoff or "handoff_to_human" in called
+            close = "close_conversation" in called and not handoff
         if not context.agent_has_spoken and profile.greeting and not handoff:
             text = f"{profile.greeting}\n\n{text}" if text else profile.greeting
         await self._deliver(
-            context, behaviour, text, handoff=handoff, reply=reply, agent_id=agent_id
+            context, behaviour, text, handoff=handoff, close=close, reply=reply, agent_id=agent_id
         )
 
     async def _deliver(
@@ -213,6 +215,7 @@ class ReplyPipeline:
         text: str,
         *,
         handoff: bool,
+        close: bool,
         reply: BrainReply | None,
         agent_id: int,
     ) -> None:
@@ -262,3 +265,10 @@ class ReplyPipeline:
                 )
             if handoff:
                 await replies.hand_off(session, conversation_id=context.conversation_id)
+            elif close:  # the model judged the matter settled; a new message reopens it
+                await conversations.set_mode(
+                    session,
+                    org_id=context.org_id,
+                    conversation_id=context.conversation_id,
+                    mode="closed",
+                )
