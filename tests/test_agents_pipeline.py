@@ -1,9 +1,15 @@
 """The agent answering on a sandbox number: bursts, handoff, takeover, exactly-once replies."""
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from atende.inbox.models import Message
+from tests.support.direct_db import direct_session
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.server import Server
 from tests.support.tenants import Tenant
 from tests.test_whatsapp_sandbox import paired_instance
 
@@ -165,3 +171,25 @@ async def test_an_openai_agent_answers_with_memory_and_its_tools_take_effect(
         memory = model.completions()[1].json["messages"]
         assert {"role": "assistant", "content": "Entregamos sim, em até 2 horas."} in memory
     assert await conversation_mode(tenant) == "closed"
+
+
+async def test_people_silent_long_enough_hand_the_conversation_back(
+    server: Server, tenant: Tenant
+) -> None:
+    instance_id, _agent = await agent_on_number(tenant, human_silence_resume_minutes=1)
+    await say(tenant, instance_id, "quero falar com um atendente")
+    await settle(tenant, instance_id, seconds=2.5)
+    assert await conversation_mode(tenant) == "human"
+    await say(tenant, instance_id, "vocês fazem entrega?")
+    chat = await settle(tenant, instance_id, seconds=2.5)
+    assert [m["author"] for m in chat].count("agent") == 0  # people's minute is not over
+    # Two minutes pass without a word from the team.
+    async with direct_session(server.database_url) as session:
+        messages = await session.scalars(select(Message).where(Message.org_id == tenant.org_id))
+        for message in messages:
+            message.sent_at -= timedelta(minutes=2)
+    await say(tenant, instance_id, "alguém aí? vocês fazem entrega?")
+    chat = await settle(tenant, instance_id)
+    assert chat[-1]["author"] == "agent"
+    assert "entregamos em toda a cidade" in chat[-1]["text"]
+    assert await conversation_mode(tenant) == "bot"

@@ -15,7 +15,7 @@ conversation (superseding the pending one of the same burst). This handler then:
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import ClassVar
@@ -64,6 +64,8 @@ class Decision:
     verdict: Verdict
     reason: str = ""
     wait_until: datetime | None = None
+    resume: bool = False  # take a `human` conversation back (people stayed silent)
+    context: replies.ReplyContext | None = None  # what to answer, if narrower than read
 
 
 def _folded(text: str) -> str:
@@ -72,8 +74,33 @@ def _folded(text: str) -> str:
 
 
 def decide(context: replies.ReplyContext, behaviour: Behaviour, now: datetime) -> Decision:
-    if context.mode != "bot":
-        return Decision(Verdict.quiet, "people are answering")
+    resume = False
+    if context.mode == "human":
+        minutes = behaviour.human_silence_resume_minutes
+        if minutes is None or now - context.quiet_since < timedelta(minutes=minutes):
+            return Decision(Verdict.quiet, "people are answering")
+        resume = True  # people stayed silent: the bot takes the conversation back
+        # ...and answers what came after that silence, not what people were left with.
+        since = now - timedelta(minutes=minutes)
+        recent = [
+            (text, at)
+            for text, at in zip(context.unanswered, context.unanswered_at, strict=True)
+            if at >= since
+        ]
+        if not recent:
+            return Decision(Verdict.quiet, "nothing new since people went silent")
+        context = replace(
+            context, unanswered=[text for text, _ in recent], unanswered_at=[at for _, at in recent]
+        )
+    elif context.mode != "bot":
+        return Decision(Verdict.quiet, "conversation closed")
+    decision = _decide_in_bot_mode(context, behaviour, now)
+    return replace(decision, resume=resume, context=context)
+
+
+def _decide_in_bot_mode(
+    context: replies.ReplyContext, behaviour: Behaviour, now: datetime
+) -> Decision:
     if context.bot_paused_until is not None and context.bot_paused_until > now:
         return Decision(Verdict.quiet, "bot paused")
     if context.opted_out:
@@ -144,6 +171,7 @@ class ReplyPipeline:
             behaviour = behaviour_of(agent)
             profile = profile_of(agent, self.box)
             decision = decide(context, behaviour, now)
+            context = decision.context or context
             knowledge = []
             budget = None
             if decision.verdict is Verdict.answer:
@@ -205,7 +233,14 @@ class ReplyPipeline:
         if not context.agent_has_spoken and profile.greeting and not handoff:
             text = f"{profile.greeting}\n\n{text}" if text else profile.greeting
         await self._deliver(
-            context, behaviour, text, handoff=handoff, close=close, reply=reply, agent_id=agent_id
+            context,
+            behaviour,
+            text,
+            handoff=handoff,
+            close=close,
+            reply=reply,
+            agent_id=agent_id,
+            resume=decision.resume,
         )
 
     async def _deliver(
@@ -218,6 +253,7 @@ class ReplyPipeline:
         close: bool,
         reply: BrainReply | None,
         agent_id: int,
+        resume: bool,
     ) -> None:
         parts = split_reply(text) if behaviour.split_replies else ([text] if text else [])
         async with self.database.unit_of_work() as session:
@@ -240,6 +276,7 @@ class ReplyPipeline:
                 session,
                 conversation_id=context.conversation_id,
                 up_to_message_id=context.last_inbound_id,
+                resume=resume,
             ):
                 return  # answered already (a retried job), or people took over meanwhile
             delay = 0.0

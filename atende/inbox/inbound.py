@@ -248,7 +248,8 @@ def inbound_steps(dialect: str, org_id: int, instance_id: int, inbound: InboundI
         yield media_fetch_job_step(
             dialect, org_id=org_id, instance_id=instance_id, message_id=int(message_id)
         )
-    if inbound.agent_answers and not inbound.from_me and conversation_mode == "bot":
+    # In `human` mode too: the agent decides whether people's silence hands it back.
+    if inbound.agent_answers and not inbound.from_me and conversation_mode != "closed":
         # A reply may be due: recorded with the message, superseding the one a previous
         # message of the same burst left pending (the agent answers the burst once).
         key = reply_key(int(conversation_id), int(message_id))

@@ -6,7 +6,7 @@ burst was answered already (a retried job) or people took over meanwhile.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,10 +38,14 @@ class ReplyContext:
     last_inbound_id: int
     last_inbound_at: datetime
     unanswered: list[str]  # the customer's messages since the last answer, oldest first
+    unanswered_at: list[datetime]  # when each was sent
     memory: list[Said]  # the conversation before them, oldest first
     agent_replies_last_minute: int
     agent_has_spoken: bool
     last_agent_text: str | None
+    # People have been responsible since then without a word (for the silence resume): the
+    # later of the last answer and the first customer message nobody answered.
+    quiet_since: datetime
 
 
 async def reply_context(
@@ -58,11 +62,13 @@ async def reply_context(
     if row is None:
         return None
     conversation, contact = row
-    last_answer = await session.scalar(
-        select(func.max(Message.id)).where(
-            Message.conversation_id == conversation_id, Message.author.in_(ANSWERED_BY)
+    last_answer, last_answer_at = (
+        await session.execute(
+            select(func.max(Message.id), func.max(Message.sent_at)).where(
+                Message.conversation_id == conversation_id, Message.author.in_(ANSWERED_BY)
+            )
         )
-    )
+    ).one()
     inbound = list(
         await session.scalars(
             select(Message)
@@ -118,22 +124,41 @@ async def reply_context(
         last_inbound_id=inbound[-1].id,
         last_inbound_at=inbound[-1].sent_at,
         unanswered=[m.text or f"[{m.type}]" for m in inbound],
+        unanswered_at=[m.sent_at for m in inbound],
         memory=[Said(m.author, m.text or f"[{m.type}]") for m in reversed(earlier)],
         agent_replies_last_minute=int(replies_last_minute or 0),
         agent_has_spoken=spoken is not None,
         last_agent_text=last_agent,
+        quiet_since=max(
+            inbound[0].sent_at,
+            _aware(last_answer_at) if last_answer_at is not None else inbound[0].sent_at,
+        ),
     )
+
+
+def _aware(value: datetime | str) -> datetime:
+    # An aggregate (max) comes back without the column's type on SQLite: a naive UTC string.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 async def claim_reply(
-    session: AsyncSession, *, conversation_id: int, up_to_message_id: int
+    session: AsyncSession, *, conversation_id: int, up_to_message_id: int, resume: bool = False
 ) -> bool:
     """Locks the conversation for this transaction; True if the bot may still answer the
-    messages up to `up_to_message_id` (in `bot` mode, nobody answered them since)."""
+    messages up to `up_to_message_id` (in `bot` mode, nobody answered them since). `resume`:
+    a `human` conversation whose people stayed silent goes back to the bot."""
     conversation = await session.scalar(
         select(Conversation).where(Conversation.id == conversation_id).with_for_update()
     )
-    if conversation is None or conversation.mode != "bot":
+    if conversation is None:
+        return False
+    if resume and conversation.mode == "human":
+        conversation.mode = "bot"
+        await session.flush()
+        await announce_conversation(session, conversation)
+    if conversation.mode != "bot":
         return False
     answered = await session.scalar(
         select(Message.id)
