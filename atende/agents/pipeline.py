@@ -132,7 +132,8 @@ def split_reply(text: str, *, limit: int = PART_CHARS) -> list[str]:
     for paragraph in re.split(r"\n\s*\n", text):
         rest = paragraph.strip()
         while len(rest) > limit:
-            cut = max(rest.rfind(". ", 0, limit) + 1, rest.rfind(" ", 0, limit))
+            sentence = rest.rfind(". ", 0, limit)  # a sentence's end, else a word's
+            cut = sentence + 1 if sentence > limit // 2 else rest.rfind(" ", 0, limit)
             cut = cut if cut > limit // 2 else limit
             parts.append(rest[:cut].strip())
             rest = rest[cut:].strip()
