@@ -8,9 +8,11 @@ from sqlalchemy import select
 
 from atende.inbox.models import Message
 from tests.support.direct_db import direct_session
+from tests.support.fake_evolution import FakeEvolution
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.server import Server
 from tests.support.tenants import Tenant
+from tests.test_whatsapp_evolution_e2e import NAME, Number
 from tests.test_whatsapp_sandbox import paired_instance
 
 CUSTOMER = "+5511955554444"
@@ -193,3 +195,28 @@ async def test_people_silent_long_enough_hand_the_conversation_back(
     assert chat[-1]["author"] == "agent"
     assert "entregamos em toda a cidade" in chat[-1]["text"]
     assert await conversation_mode(tenant) == "bot"
+
+
+async def test_the_customer_sees_typing_before_the_answer_on_evolution(
+    server: Server, tenant: Tenant
+) -> None:
+    async with FakeEvolution() as evolution:
+        number = Number(server, tenant, evolution)
+        await number.pair()
+        await number.fixture("connection-update-open.json")
+        agent = await tenant.client.post("/api/v1/agents", json={"name": "Ana", "behaviour": FAST})
+        await tenant.client.patch(
+            f"/api/v1/instances/{number.id}", json={"agent_id": agent.json()["id"]}
+        )
+        await number.fixture("messages-upsert-text.json")
+        for _ in range(100):
+            if any(r.path == f"/message/sendText/{NAME}" for r in evolution.requests):
+                break
+            await asyncio.sleep(0.1)
+        presence = evolution.last("POST", f"/chat/sendPresence/{NAME}")
+        sent = evolution.last("POST", f"/message/sendText/{NAME}")
+    assert presence.json is not None
+    assert presence.json["presence"] == "composing"
+    assert presence.json["number"] == "5511999998888"
+    assert sent.json is not None
+    assert sent.json["number"] == "5511999998888"

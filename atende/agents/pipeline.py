@@ -41,6 +41,7 @@ KNOWLEDGE_PASSAGES = 5
 PART_CHARS = 1000  # WhatsApp allows 4,096; people read shorter messages
 MAX_TYPING_SECONDS = 8.0
 MEMORY_READ = 200
+TYPING_JOB = "whatsapp.presence"  # run by the WhatsApp module (a kind, not an import)
 
 
 @event_schema
@@ -292,6 +293,15 @@ class ReplyPipeline:
                     send_after=delay,
                 )
             if parts:
+                # The phone shows "typing…" (WhatsApp's own indicator) while the parts wait.
+                await enqueue(
+                    session,
+                    kind=TYPING_JOB,
+                    key=reply_key(context.conversation_id, context.last_inbound_id) + ":typing",
+                    payload={"instance_id": context.instance_id, "to": context.contact_wa_id},
+                    org_id=context.org_id,
+                    max_attempts=1,
+                )
                 await record_event(
                     session,
                     org_id=context.org_id,

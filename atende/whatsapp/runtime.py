@@ -15,6 +15,7 @@ from atende.inbox.media import FETCH_MEDIA_JOB
 from atende.inbox.service import SEND_JOB
 from atende.whatsapp.intake import Intake
 from atende.whatsapp.media_fetch import MediaFetcher
+from atende.whatsapp.presence import PRESENCE_JOB, PresenceSender
 from atende.whatsapp.providers.registry import Providers
 from atende.whatsapp.reconcile import RECONCILE_JOB, Reconciler, enqueue_reconciliation
 from atende.whatsapp.sender import Sender
@@ -75,6 +76,7 @@ def setup_whatsapp(
     )
     jobs.register(SEND_JOB, sender)
     jobs.register(RECONCILE_JOB, Reconciler(database, providers, box, settings.base_url))
+    jobs.register(PRESENCE_JOB, PresenceSender(database, providers, box, settings.base_url))
     jobs.register(FETCH_MEDIA_JOB, MediaFetcher.from_settings(settings, database, providers, box))
     whatsapp = WhatsApp(providers, intake, sender, box, settings.base_url)
     app.state.whatsapp = whatsapp
