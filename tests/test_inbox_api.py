@@ -149,3 +149,34 @@ async def test_lists_show_only_the_callers_organisation(
     theirs = (await other_tenant.client.get("/api/v1/conversations")).json()
     assert theirs == {"items": [], "next_cursor": None}
     assert (await other_tenant.client.get("/api/v1/instances")).json() == []
+
+
+async def test_search_finds_conversations_by_words_without_accents(tenant: Tenant) -> None:
+    instance = await paired_instance(tenant)
+    for number, text in (
+        ("+5511911110001", "Vocês fazem ENTREGA no sábado?"),
+        ("+5511911110002", "Qual o preço do pão de queijo?"),
+        ("+5511911110003", "A entrega de ontem não chegou"),
+    ):
+        await tenant.client.post(
+            f"/api/v1/sandbox/{instance['id']}/messages", json={"from": number, "text": text}
+        )
+
+    async def phones(q: str) -> list[str]:
+        page = (await tenant.client.get("/api/v1/conversations", params={"q": q})).json()
+        return [c["contact"]["phone"] for c in page["items"]]
+
+    assert await phones("entrega") == ["+5511911110003", "+5511911110001"]
+    assert await phones("sabado entreg") == ["+5511911110001"]
+    assert await phones("PÃO") == ["+5511911110002"]
+    assert await phones("nao chegou") == ["+5511911110003"]
+    assert await phones("pizza") == []
+    assert await phones('"; DROP TABLE messages; --') == []
+
+
+async def test_search_stays_within_the_organisation(tenant: Tenant, other_tenant: Tenant) -> None:
+    await conversation_with_customer(tenant)  # "Olá!"
+    theirs = (await other_tenant.client.get("/api/v1/conversations", params={"q": "ola"})).json()
+    assert theirs["items"] == []
+    mine = (await tenant.client.get("/api/v1/conversations", params={"q": "ola"})).json()
+    assert len(mine["items"]) == 1

@@ -9,7 +9,7 @@ from atende.core import idempotency
 from atende.core.deps import CurrentPrincipal, DbSession
 from atende.core.schemas import PathId
 from atende.core.settings import Settings
-from atende.inbox import attachments, conversations
+from atende.inbox import attachments, conversations, search
 from atende.inbox.models import Contact, Conversation, Message
 from atende.inbox.schemas import (
     ContactOut,
@@ -60,7 +60,17 @@ async def list_conversations(
     instance_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 30,
+    q: Annotated[str | None, Query(max_length=200, description="Words in the messages.")] = None,
 ) -> ConversationPage:
+    """Newest activity first (keyset `cursor`); with `q`, the conversations whose messages
+    contain every word (accents and case ignored), latest match first, one page."""
+    if q is not None and q.strip():
+        found = await search.search_conversations(
+            session, org_id=principal.org_id, query=q, limit=limit
+        )
+        return ConversationPage(
+            items=[conversation_out(c, contact) for c, contact in found], next_cursor=None
+        )
     rows, next_cursor = await conversations.list_conversations(
         session,
         org_id=principal.org_id,
