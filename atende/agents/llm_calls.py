@@ -5,16 +5,21 @@ models at the time of writing (estimates: providers change them); `ATENDE_LLM_PR
 models or overrides these one by one. A model found in neither costs 0 and its calls are
 flagged `priced = false`, so a report can tell "free" from "unknown". Local servers (Ollama,
 vLLM, llama.cpp) are naturally in that case.
+
+Each call may keep its `details` ("why did the agent say this?"): the knowledge passages the
+brain used, its tool calls and the reply (`details_of`), shown per conversation by the API.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atende.agents.brains.base import BrainReply
 from atende.agents.events import LlmCalled, Outcome
 from atende.agents.models import LlmCall
 from atende.core.db import utcnow
@@ -35,6 +40,8 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
     }.items()
 }
 MAX_ERROR_CHARS = 1000
+MAX_DETAIL_CHARS = 500  # a passage's text, a tool's result
+MAX_REPLY_CHARS = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +101,7 @@ async def record_llm_call(
     outcome: Outcome,
     error: str | None = None,
     prices: Mapping[str, ModelPrice],
+    details: Mapping[str, Any] | None = None,
 ) -> LlmCall:
     """Writes the call and its `llm.call` event in the caller's transaction."""
     cost = cost_of(model, prompt_tokens, completion_tokens, prices)
@@ -109,6 +117,7 @@ async def record_llm_call(
         latency_ms=round(latency_ms),
         outcome=outcome,
         error=error[:MAX_ERROR_CHARS] if error else None,
+        details=dict(details) if details is not None else None,
         created_at=utcnow(),
     )
     session.add(call)
@@ -131,6 +140,54 @@ async def record_llm_call(
         ),
     )
     return call
+
+
+def _cut(text: str | None, limit: int = MAX_DETAIL_CHARS) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+def details_of(reply: BrainReply) -> dict[str, Any]:
+    """What a call's row keeps of the brain's turn: the passages it was given to cite (title,
+    text cut to `MAX_DETAIL_CHARS`, score), its tool calls and the reply it wrote."""
+    return {
+        "reply": _cut(reply.text, MAX_REPLY_CHARS),
+        "handoff": reply.handoff,
+        "handoff_reason": reply.handoff_reason,
+        "passages": [
+            {
+                "chunk_id": hit.chunk_id,
+                "source_id": hit.source_id,
+                "source_title": hit.source_title,
+                "text": _cut(hit.text),
+                "score": hit.score,
+            }
+            for hit in reply.citations
+        ],
+        "tool_calls": [
+            {
+                "name": call.name,
+                "arguments": call.arguments,
+                "result": _cut(call.result),
+                "error": _cut(call.error),
+            }
+            for call in reply.tool_calls
+        ],
+    }
+
+
+async def calls_of_conversation(
+    session: AsyncSession, *, org_id: int, conversation_id: int, limit: int = 50
+) -> list[LlmCall]:
+    """Newest first. The caller checks that the conversation is the organisation's."""
+    rows = await session.scalars(
+        select(LlmCall)
+        .where(LlmCall.org_id == org_id, LlmCall.conversation_id == conversation_id)
+        .order_by(LlmCall.created_at.desc(), LlmCall.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
 
 
 def month_start(now: datetime) -> datetime:

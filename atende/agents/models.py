@@ -105,4 +105,6 @@ class LlmCall(Base):
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str] = mapped_column(String(16))  # ok | error | fallback
     error: Mapped[str | None] = mapped_column(String(1000), default=None)
+    # "Why did the agent say this?": the passages used, the tool calls, the reply (`details_of`).
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

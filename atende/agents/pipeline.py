@@ -23,7 +23,7 @@ from typing import ClassVar
 from atende.agents.behaviour import Behaviour
 from atende.agents.brains import brain_for
 from atende.agents.brains.base import BrainContext, BrainReply, MemoryMessage
-from atende.agents.llm_calls import budget_left, price_table, record_llm_call
+from atende.agents.llm_calls import budget_left, details_of, price_table, record_llm_call
 from atende.agents.search import search
 from atende.agents.service import behaviour_of, get_agent, profile_of
 from atende.core import directory
@@ -273,6 +273,7 @@ class ReplyPipeline:
                     outcome=reply.outcome,
                     error=reply.error,
                     prices=price_table(self.settings),
+                    details=details_of(reply),
                 )
             if not await replies.claim_reply(
                 session,

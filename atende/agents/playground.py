@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atende.agents.brains import brain_for
 from atende.agents.brains.base import BrainContext, BrainReply
-from atende.agents.llm_calls import budget_left, price_table, record_llm_call
+from atende.agents.llm_calls import budget_left, details_of, price_table, record_llm_call
 from atende.agents.schemas import PassageOut, PlaygroundOut, ToolCallOut
 from atende.agents.search import search
 from atende.agents.service import get_agent, profile_of
@@ -104,6 +104,7 @@ async def run_turn(
         outcome=reply.outcome,
         error=reply.error,
         prices=price_table(settings),
+        details=details_of(reply),
     )
     priced = replace(reply, cost=call.cost_micros / 1_000_000)
     return playground_out(priced, brain.name, latency_ms, call.id)

@@ -1,17 +1,19 @@
-"""REST API of the agents module: agents, their knowledge and the playground."""
+"""REST API of the agents module: agents, their knowledge, the playground and the model calls
+behind a conversation's answers."""
 
 import asyncio
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
 from atende.agents import knowledge, service
 from atende.agents.extract import extract, suffix_of
-from atende.agents.models import KnowledgeSource
+from atende.agents.llm_calls import calls_of_conversation
+from atende.agents.models import KnowledgeSource, LlmCall
 from atende.agents.playground import run_turn
 from atende.agents.schemas import (
     AgentIn,
@@ -19,6 +21,8 @@ from atende.agents.schemas import (
     AgentPatch,
     FaqSourceIn,
     KnowledgeSourceOut,
+    LlmCallDetails,
+    LlmCallOut,
     PlaygroundIn,
     PlaygroundOut,
     TextSourceIn,
@@ -33,6 +37,7 @@ from atende.core.deps import (
 from atende.core.errors import InvalidInput, MalformedBody, PayloadTooLarge, UnsupportedMediaType
 from atende.core.schemas import PathId, check_storable
 from atende.core.security import SecretBox
+from atende.inbox import conversations
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
 
@@ -265,3 +270,39 @@ async def playground(
         box=_box(request),
         settings=request.app.state.settings,
     )
+
+
+def _call_out(call: LlmCall) -> LlmCallOut:
+    return LlmCallOut(
+        id=call.id,
+        agent_id=call.agent_id,
+        conversation_id=call.conversation_id,
+        model=call.model,
+        prompt_tokens=call.prompt_tokens,
+        completion_tokens=call.completion_tokens,
+        cost_usd=call.cost_micros / 1_000_000,
+        priced=call.priced,
+        latency_ms=call.latency_ms,
+        outcome=call.outcome,
+        error=call.error,
+        created_at=call.created_at,
+        details=LlmCallDetails.model_validate(call.details) if call.details else None,
+    )
+
+
+@router.get("/conversations/{conversation_id}/llm-calls", response_model=list[LlmCallOut])
+async def list_llm_calls(
+    conversation_id: PathId,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[LlmCallOut]:
+    """Why did the agent say this? The model calls behind the conversation's answers, newest
+    first: model, tokens, cost, latency, outcome, and the passages, tool calls and reply."""
+    await conversations.get_conversation(
+        session, org_id=principal.org_id, conversation_id=conversation_id
+    )
+    calls = await calls_of_conversation(
+        session, org_id=principal.org_id, conversation_id=conversation_id, limit=limit
+    )
+    return [_call_out(call) for call in calls]

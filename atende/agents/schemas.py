@@ -140,3 +140,46 @@ class PlaygroundOut(BaseModel):
     )
     error: str | None = Field(default=None, description="What went wrong with the model.")
     llm_call_id: int | None = Field(default=None, description="The recorded LLM call.")
+
+
+class LlmCallPassage(BaseModel):
+    chunk_id: int | None = None
+    source_id: int | None = None
+    source_title: str = ""
+    text: str = Field(default="", description="The passage, cut to about 500 characters.")
+    score: float = 0.0
+
+
+class LlmCallToolCall(BaseModel):
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    result: str | None = None
+    error: str | None = None
+
+
+class LlmCallDetails(BaseModel):
+    reply: str | None = Field(default=None, description="What the brain answered.")
+    handoff: bool = False
+    handoff_reason: str | None = None
+    passages: list[LlmCallPassage] = Field(
+        default_factory=list, description="Knowledge passages the brain was given, best first."
+    )
+    tool_calls: list[LlmCallToolCall] = Field(default_factory=list)
+
+
+class LlmCallOut(BaseModel):
+    id: int
+    agent_id: int | None
+    conversation_id: int | None
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float = Field(description="Estimated cost in USD (price table in the settings).")
+    priced: bool = Field(description="False: the model is not in the price table (cost 0).")
+    latency_ms: int
+    outcome: Literal["ok", "error", "fallback"]
+    error: str | None
+    created_at: datetime
+    details: LlmCallDetails | None = Field(
+        default=None, description="Why the agent said it; null for calls recorded before."
+    )

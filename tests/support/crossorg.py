@@ -80,6 +80,7 @@ PARAMS: dict[tuple[str, str], str] = {
             "/api/v1/conversations/{conversation_id}/release",
             "/api/v1/conversations/{conversation_id}/close",
             "/api/v1/conversations/{conversation_id}/attachments",
+            "/api/v1/conversations/{conversation_id}/llm-calls",
         )
     },
     ("/api/v1/messages/{message_id}/media", "message_id"): "message_with_media",
