@@ -25,7 +25,7 @@ from atende.core.problems import install_error_handlers
 from atende.core.ratelimit import LoginRateLimiter
 from atende.core.security import SecretBox
 from atende.core.settings import Settings, get_settings
-from atende.inbox import media_routes
+from atende.inbox import contact_routes, media_routes
 from atende.inbox import pages as inbox_pages
 from atende.inbox import routes as inbox_routes
 from atende.inbox.inbound import REPLY_DUE_JOB
@@ -105,11 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     install_error_handlers(app, render_error_page)
-    app.include_router(health.router)
-    app.include_router(core_routes.router)
     app.router.routes.extend(event_routes(hub))
-    for inbox_router in (inbox_routes.router, inbox_pages.router, media_routes.router):
-        app.include_router(inbox_router)
+    for module in (health, core_routes, inbox_routes, contact_routes, inbox_pages, media_routes):
+        app.include_router(module.router)
     whatsapp = setup_whatsapp(
         app,
         settings=settings,

@@ -71,6 +71,7 @@ PARAMS: dict[tuple[str, str], str] = {
             "/api/v1/sandbox/{instance_id}/scan",
         )
     },
+    ("/api/v1/contacts/{contact_id}", "contact_id"): "contact",
     **{
         (path, "conversation_id"): "conversation"
         for path in (
@@ -80,6 +81,7 @@ PARAMS: dict[tuple[str, str], str] = {
             "/api/v1/conversations/{conversation_id}/release",
             "/api/v1/conversations/{conversation_id}/close",
             "/api/v1/conversations/{conversation_id}/attachments",
+            "/api/v1/conversations/{conversation_id}/assign",
             "/api/v1/conversations/{conversation_id}/llm-calls",
         )
     },
@@ -110,6 +112,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/sandbox/{instance_id}/read"): {"customer": "+5511987654321"},
     ("POST", "/api/v1/sandbox/{instance_id}/scan"): {"code": "not-the-code"},
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"text": "hello"},
+    ("POST", "/api/v1/conversations/{conversation_id}/assign"): {"assignee_user_id": None},
+    ("PATCH", "/api/v1/contacts/{contact_id}"): {"name": "Renamed"},
     ("PATCH", "/api/v1/agents/{agent_id}"): {"name": "Renamed"},
     ("POST", "/api/v1/agents/{agent_id}/knowledge"): {"kind": "text", "title": "T", "text": "x"},
     ("POST", "/api/v1/agents/{agent_id}/test"): {"text": "hello"},
@@ -199,7 +203,14 @@ async def create_agent_with_knowledge(owner: Tenant, base_url: str) -> dict[str,
     return {"agent_id": agent_id, "source_id": str(response.json()["id"])}
 
 
+async def create_contact(owner: Tenant, base_url: str) -> str:
+    conversation_id = await create_conversation(owner, base_url)
+    conversation = await owner.client.get(f"/api/v1/conversations/{conversation_id}")
+    return str(conversation.json()["contact"]["id"])
+
+
 CREATORS: dict[str, Creator] = {
+    "contact": create_contact,
     "agent": create_agent,
     "agent_with_knowledge": create_agent_with_knowledge,
     "conversation": create_conversation,
