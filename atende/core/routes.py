@@ -16,7 +16,7 @@ from atende.core.deps import (
     client_ip,
 )
 from atende.core.errors import Forbidden, InvalidCredentials, NotFound, SignupDisabled
-from atende.core.models import Role
+from atende.core.models import Role, User
 from atende.core.ratelimit import LoginRateLimiter
 from atende.core.schemas import (
     AcceptInvitationIn,
@@ -36,7 +36,7 @@ from atende.core.schemas import (
     SignupIn,
     SwitchIn,
 )
-from atende.core.sessions import set_session_cookie
+from atende.core.sessions import sign_in
 
 router = APIRouter(prefix="/api/v1", tags=["core"])
 
@@ -69,23 +69,8 @@ async def login(
     if not chosen:
         raise InvalidCredentials("This account belongs to no such organisation.")
     org, role = chosen[0]
-    token = await access.start_session(
-        session,
-        user_id=user.id,
-        org_id=org.id,
-        days=settings.session_days,
-        user_agent=request.headers.get("user-agent", ""),
-    )
-    set_session_cookie(response, request, settings, token)
-    response.headers["X-CSRF-Token"] = csrf_token_for(request)
-    return MeOut(
-        user_id=user.id,
-        name=user.name,
-        email=user.email,
-        org_id=org.id,
-        role=role,
-        via_api_key=False,
-    )
+    await sign_in(session, request, response, settings, user_id=user.id, org_id=org.id)
+    return _signed_in(request, response, user, org_id=org.id, role=role)
 
 
 @router.post("/auth/signup", response_model=MeOut, status_code=201)
@@ -109,21 +94,21 @@ async def signup(
         password=body.password,
         organisation=body.organisation,
     )
-    token = await access.start_session(
-        session,
-        user_id=user.id,
-        org_id=org.id,
-        days=settings.session_days,
-        user_agent=request.headers.get("user-agent", ""),
-    )
-    set_session_cookie(response, request, settings, token)
+    await sign_in(session, request, response, settings, user_id=user.id, org_id=org.id)
+    return _signed_in(request, response, user, org_id=org.id, role=Role.owner)
+
+
+def _signed_in(
+    request: Request, response: Response, user: User, *, org_id: int, role: Role
+) -> MeOut:
+    # Clients echo this token (also in the `atende_csrf` cookie) on unsafe requests.
     response.headers["X-CSRF-Token"] = csrf_token_for(request)
     return MeOut(
         user_id=user.id,
         name=user.name,
         email=user.email,
-        org_id=org.id,
-        role=Role.owner,
+        org_id=org_id,
+        role=role,
         via_api_key=False,
     )
 
@@ -269,23 +254,8 @@ async def accept_invitation(
         raise InvalidCredentials("Enter the password of your existing account.")
     org_id = await accounts.accept_invitation(session, token=token, user=user)
     role = await accounts.role_in(session, org_id=org_id, user_id=user.id)
-    session_token = await access.start_session(
-        session,
-        user_id=user.id,
-        org_id=org_id,
-        days=settings.session_days,
-        user_agent=request.headers.get("user-agent", ""),
-    )
-    set_session_cookie(response, request, settings, session_token)
-    response.headers["X-CSRF-Token"] = csrf_token_for(request)
-    return MeOut(
-        user_id=user.id,
-        name=user.name,
-        email=user.email,
-        org_id=org_id,
-        role=role or Role.operator,
-        via_api_key=False,
-    )
+    await sign_in(session, request, response, settings, user_id=user.id, org_id=org_id)
+    return _signed_in(request, response, user, org_id=org_id, role=role or Role.operator)
 
 
 @router.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,7 +1,9 @@
 """The session cookie: HttpOnly, SameSite=Lax, Secure when served over HTTPS."""
 
 from fastapi import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from atende.core.access import start_session
 from atende.core.csrf import SESSION_COOKIE
 from atende.core.settings import Settings
 
@@ -26,3 +28,23 @@ def set_session_cookie(
         samesite="lax",
         secure=cookie_secure(request, settings),
     )
+
+
+async def sign_in(
+    session: AsyncSession,
+    request: Request,
+    response: Response,
+    settings: Settings,
+    *,
+    user_id: int,
+    org_id: int,
+) -> None:
+    """Starts a sign-in session in `org_id` and puts its cookie on `response`."""
+    token = await start_session(
+        session,
+        user_id=user_id,
+        org_id=org_id,
+        days=settings.session_days,
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    set_session_cookie(response, request, settings, token)

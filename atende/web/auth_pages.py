@@ -11,7 +11,7 @@ from atende.core.deps import AppSettings, DbSession, OptionalPrincipal, client_i
 from atende.core.errors import InvalidCredentials, NotFound, Problem
 from atende.core.models import User
 from atende.core.ratelimit import LoginRateLimiter
-from atende.core.sessions import cookie_secure, set_session_cookie
+from atende.core.sessions import cookie_secure, sign_in
 from atende.web.i18n import LANG_COOKIE, LOCALES
 from atende.web.shell import problem_message, redirect, render, safe_next, shell_of
 
@@ -29,15 +29,8 @@ def _limiter(request: Request) -> LoginRateLimiter:
 async def _sign_in(
     request: Request, session: DbSession, settings: AppSettings, *, user: User, org_id: int, to: str
 ) -> Response:
-    token = await access.start_session(
-        session,
-        user_id=user.id,
-        org_id=org_id,
-        days=settings.session_days,
-        user_agent=request.headers.get("user-agent", ""),
-    )
     response = redirect(request, safe_next(to))
-    set_session_cookie(response, request, settings, token)
+    await sign_in(session, request, response, settings, user_id=user.id, org_id=org_id)
     return response
 
 
