@@ -1,26 +1,16 @@
-"""Evolution webhook bodies → normalised events: every fixture, every Baileys message type."""
+"""Evolution webhook bodies → normalised messages: every fixture, every Baileys message type."""
 
 import copy
 import json
-from datetime import UTC, datetime
-from typing import Any
 
-import httpx
 import pytest
 
 from atende.whatsapp.providers.base import (
-    ConnectionUpdate,
-    DeliveryStatus,
     InboundMessage,
-    InstanceStatus,
     MessageType,
-    OutboundEcho,
-    ProviderEvent,
-    QrUpdate,
-    StatusUpdate,
     WebhookRejected,
 )
-from atende.whatsapp.providers.evolution import EvolutionProvider
+from tests.whatsapp import test_evolution_events as events
 from tests.whatsapp.conftest import (
     WEBHOOK_SECRET,
     evolution_instance,
@@ -29,32 +19,14 @@ from tests.whatsapp.conftest import (
     fixture_json,
     post,
 )
-
-MARIA = "5511999998888@s.whatsapp.net"
-SENT_AT = datetime(2026, 3, 9, 3, 35, 45, tzinfo=UTC)  # messageTimestamp 1773027345
-
-
-# Parsing makes no requests: this client never opens a connection.
-_PROVIDER = EvolutionProvider(httpx.AsyncClient())
-
-
-def provider() -> EvolutionProvider:
-    return _PROVIDER
-
-
-def parse_body(body: bytes) -> list[ProviderEvent]:
-    return provider().parse_webhook(evolution_instance(), post(body))
-
-
-def parse_fixture(name: str) -> list[ProviderEvent]:
-    return parse_body(fixture_bytes("evolution", name))
-
-
-def one_message(name: str) -> InboundMessage:
-    events = parse_fixture(name)
-    assert len(events) == 1
-    assert isinstance(events[0], InboundMessage)
-    return events[0]
+from tests.whatsapp.evolution_helpers import (
+    MARIA,
+    SENT_AT,
+    one_message,
+    parse_body,
+    provider,
+    upsert,
+)
 
 
 def test_text() -> None:
@@ -137,122 +109,6 @@ def test_lid_swapped_variant_is_the_same_contact() -> None:
     assert isinstance(msg, InboundMessage)
     assert (msg.chat_id, msg.phone) == (MARIA, "5511999998888")
     assert msg.extra["lid"] == "123456789012345@lid"
-
-
-def test_status_read() -> None:
-    events = parse_fixture("messages-update-read.json")
-    assert events == [
-        StatusUpdate(
-            provider_message_id="3EB0SENTBYAPI0000004",
-            status=DeliveryStatus.read,
-            timestamp=datetime(2026, 3, 9, 0, 35, 45, 123000, tzinfo=UTC),
-            chat_id=MARIA,
-        )
-    ]
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("PENDING", DeliveryStatus.queued),
-        ("SERVER_ACK", DeliveryStatus.sent),
-        ("DELIVERY_ACK", DeliveryStatus.delivered),
-        ("READ", DeliveryStatus.read),
-        ("PLAYED", DeliveryStatus.read),
-        ("ERROR", DeliveryStatus.failed),
-        (3, DeliveryStatus.delivered),  # Baileys' numeric form
-    ],
-)
-def test_every_delivery_state(raw: object, expected: DeliveryStatus) -> None:
-    body = fixture_json("evolution", "messages-update-read.json")
-    body["data"]["status"] = raw
-    (update,) = parse_body(json.dumps(body).encode())
-    assert isinstance(update, StatusUpdate)
-    assert update.status is expected
-    assert (update.error is not None) == (expected is DeliveryStatus.failed)
-
-
-def test_status_falls_back_to_key_id() -> None:
-    body = fixture_json("evolution", "messages-update-read.json")
-    del body["data"]["keyId"]
-    body["data"]["key"] = {"id": "3EB0KEYID", "remoteJid": MARIA}
-    (update,) = parse_body(json.dumps(body).encode())
-    assert isinstance(update, StatusUpdate)
-    assert update.provider_message_id == "3EB0KEYID"
-
-
-def test_send_message_echo() -> None:
-    events = parse_fixture("send-message.json")
-    assert events == [OutboundEcho(provider_message_id="3EB0SENTBYAPI0000004", chat_id=MARIA)]
-
-
-def test_connection_open_with_phone() -> None:
-    events = parse_fixture("connection-update-open.json")
-    assert events == [ConnectionUpdate(InstanceStatus.connected, phone="5511888887777")]
-
-
-def test_connection_connecting() -> None:
-    assert parse_fixture("connection-update-connecting.json") == [
-        ConnectionUpdate(InstanceStatus.connecting)
-    ]
-
-
-def test_connection_closed_logged_out() -> None:
-    assert parse_fixture("connection-update-close-logged-out.json") == [
-        ConnectionUpdate(InstanceStatus.disconnected, reason="Logged out on the phone — scan again")
-    ]
-
-
-def test_connection_refused_qr_limit() -> None:
-    (update,) = parse_fixture("connection-update-refused-qr-limit.json")
-    assert isinstance(update, ConnectionUpdate)
-    assert update.status is InstanceStatus.error
-    assert update.reason is not None
-    assert "QR code" in update.reason
-
-
-@pytest.mark.parametrize(
-    ("code", "words"),
-    [
-        (403, "banned"),
-        (408, "timed out"),
-        (440, "replaced"),
-        (500, "Bad session"),
-        (515, "Restart"),
-    ],
-)
-def test_disconnect_reasons(code: int, words: str) -> None:
-    body = fixture_json("evolution", "connection-update-close-logged-out.json")
-    body["data"]["statusReason"] = code
-    (update,) = parse_body(json.dumps(body).encode())
-    assert isinstance(update, ConnectionUpdate)
-    assert update.reason is not None
-    assert words in update.reason
-
-
-def test_qrcode_updated() -> None:
-    assert parse_fixture("qrcode-updated.json") == [
-        QrUpdate("2@Xy1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789,abc=,def=,ghi=")
-    ]
-
-
-def test_qrcode_limit_reached_is_an_error() -> None:
-    assert parse_fixture("qrcode-limit-reached.json") == [
-        ConnectionUpdate(InstanceStatus.error, reason="QR code limit reached, please login again")
-    ]
-
-
-# -- message types beyond the fixtures ----------------------------------------------------------
-
-
-def upsert(message: dict[str, Any], message_type: str, **data: Any) -> InboundMessage:
-    body = fixture_json("evolution", "messages-upsert-text.json")
-    body["data"]["message"] = message
-    body["data"]["messageType"] = message_type
-    body["data"].update(data)
-    (msg,) = parse_body(json.dumps(body).encode())
-    assert isinstance(msg, InboundMessage)
-    return msg
 
 
 def test_video_document_sticker() -> None:
@@ -428,11 +284,11 @@ def test_secret_header_is_required() -> None:
 
 
 FIXTURE_TESTS = {
-    "connection-update-close-logged-out.json": test_connection_closed_logged_out,
-    "connection-update-connecting.json": test_connection_connecting,
-    "connection-update-open.json": test_connection_open_with_phone,
-    "connection-update-refused-qr-limit.json": test_connection_refused_qr_limit,
-    "messages-update-read.json": test_status_read,
+    "connection-update-close-logged-out.json": events.test_connection_closed_logged_out,
+    "connection-update-connecting.json": events.test_connection_connecting,
+    "connection-update-open.json": events.test_connection_open_with_phone,
+    "connection-update-refused-qr-limit.json": events.test_connection_refused_qr_limit,
+    "messages-update-read.json": events.test_status_read,
     "messages-upsert-extended-text-legacy.json": test_extended_text_legacy,
     "messages-upsert-from-phone.json": test_from_phone_is_flagged_and_keeps_the_contact,
     "messages-upsert-group.json": test_group,
@@ -440,9 +296,9 @@ FIXTURE_TESTS = {
     "messages-upsert-lid.json": test_lid_sender_uses_the_phone_from_remote_jid_alt,
     "messages-upsert-text.json": test_text,
     "messages-upsert-voice-note.json": test_voice_note,
-    "qrcode-limit-reached.json": test_qrcode_limit_reached_is_an_error,
-    "qrcode-updated.json": test_qrcode_updated,
-    "send-message.json": test_send_message_echo,
+    "qrcode-limit-reached.json": events.test_qrcode_limit_reached_is_an_error,
+    "qrcode-updated.json": events.test_qrcode_updated,
+    "send-message.json": events.test_send_message_echo,
 }
 
 
