@@ -194,31 +194,26 @@ async def enqueue(
     max_attempts: int = 8,
 ) -> bool:
     """Record a job in the caller's transaction. False if a job with this key already exists."""
-    now = utcnow()
-    values = {
-        "org_id": org_id,
-        "kind": kind,
-        "key": key,
-        "payload": payload,
-        "status": JobStatus.pending.value,
-        "attempts": 0,
-        "max_attempts": max_attempts,
-        "run_at": run_at or now,
-        "created_at": now,
-        "updated_at": now,
-    }
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(JobRecord)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(JobRecord.id)
+    _statement, params = enqueue_step(
+        dialect,
+        kind=kind,
+        key=key,
+        payload=payload,
+        org_id=org_id,
+        run_at=run_at,
+        max_attempts=max_attempts,
     )
-    inserted = (await session.execute(statement)).scalar_one_or_none() is not None
+    statement = _returning_id(dialect)
+    inserted = (await session.execute(statement, params)).scalar_one_or_none() is not None
     if inserted:
         session.info[PENDING_JOBS_KEY] = True
     return inserted
+
+
+@cache
+def _returning_id(dialect: str) -> Any:
+    return _insert_statement(dialect).returning(JobRecord.id)  # type: ignore[attr-defined]
 
 
 async def reschedule(session: AsyncSession, *, key: str, run_at: datetime) -> bool:
