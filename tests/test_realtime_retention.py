@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 from atende.core import accounts
 from atende.core.db import Database, utcnow
 from atende.core.events import Event, MemberUpdated, record_event
+from atende.core.idempotency import IdempotencyRecord, claim, purge_expired
 from atende.core.migrate import upgrade
 from atende.core.models import Role
 from atende.realtime.retention import purge_events
@@ -66,3 +67,24 @@ async def test_resume_from_purged_events_sends_reset(server: Server, tenant: Ten
     assert reset.id == str(newest)
     assert live.event == "member.updated"
     assert int(live.id or 0) == (newest or 0) + 1
+
+
+async def test_idempotency_keys_are_kept_a_day(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"
+    await asyncio.to_thread(upgrade, url)
+    database = Database(url)
+    try:
+        async with database.unit_of_work() as session:
+            org = await accounts.create_organisation(session, name="Keys")
+            old = await claim(session, org_id=org.id, key="old", print_="a")
+            await claim(session, org_id=org.id, key="new", print_="b")
+            record = await session.get(IdempotencyRecord, old.record_id)
+            assert record is not None
+            record.created_at = utcnow() - timedelta(hours=25)
+        async with database.unit_of_work() as session:
+            await purge_expired(session)
+        async with database.unit_of_work(write=False) as session:
+            keys = list(await session.scalars(select(IdempotencyRecord.key)))
+        assert keys == ["new"]
+    finally:
+        await database.dispose()

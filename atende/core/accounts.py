@@ -124,10 +124,6 @@ async def user_by_email(session: AsyncSession, *, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-async def get_user(session: AsyncSession, *, user_id: int) -> User | None:
-    return await session.get(User, user_id)
-
-
 async def memberships_of(session: AsyncSession, *, user_id: int) -> list[tuple[Organisation, Role]]:
     rows = await session.execute(
         select(Organisation, Membership.role)

@@ -17,7 +17,6 @@ from atende.core.db import utcnow
 from atende.core.errors import NotFound
 from atende.core.events import record_event
 from atende.core.jobs import enqueue, mark_jobs_pending
-from atende.core.sql import insert_ignoring_conflicts
 from atende.inbox.events import ConversationUpdated, MessageCreated, MessageStatusChanged
 from atende.inbox.inbound import (
     InboundInput,
@@ -51,58 +50,6 @@ class OutboundToSend:
     status: str
     reply_to_provider_id: str | None
     last_inbound_at: datetime | None
-
-
-async def ensure_conversation(
-    session: AsyncSession,
-    *,
-    org_id: int,
-    instance_id: int,
-    wa_id: str,
-    phone_digits: str | None = None,
-    name: str | None = None,
-    is_group: bool = False,
-) -> tuple[Contact, Conversation]:
-    """The contact (one per person, however WhatsApp spells their id) and its conversation."""
-    key, phone = contact_key(wa_id, phone_digits)
-    await session.execute(
-        insert_ignoring_conflicts(session, Contact).values(
-            org_id=org_id,
-            instance_id=instance_id,
-            contact_key=key,
-            wa_id=wa_id,
-            phone=phone,
-            name=(name or "")[:200],
-            is_group=is_group,
-            opted_out=False,
-            created_at=utcnow(),
-        )
-    )
-    contact = await session.scalar(
-        select(Contact).where(Contact.instance_id == instance_id, Contact.contact_key == key)
-    )
-    assert contact is not None
-    if name and not contact.name:
-        contact.name = name[:200]
-    if "@lid" not in wa_id:  # reply where the person writes from, not to an opaque @lid id
-        contact.wa_id = wa_id
-    await session.execute(
-        insert_ignoring_conflicts(session, Conversation).values(
-            org_id=org_id,
-            instance_id=instance_id,
-            contact_id=contact.id,
-            mode="bot",
-            unread_count=0,
-            last_message_preview="",
-            last_message_at=utcnow(),
-            created_at=utcnow(),
-        )
-    )
-    conversation = await session.scalar(
-        select(Conversation).where(Conversation.contact_id == contact.id)
-    )
-    assert conversation is not None
-    return contact, conversation
 
 
 async def announce_conversation(session: AsyncSession, conversation: Conversation) -> None:

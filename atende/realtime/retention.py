@@ -1,4 +1,5 @@
-"""Deletes stored events older than the retention window (resume reaches back that far)."""
+"""Deletes what is kept only for a while: stored events (resume reaches back that far) and
+Idempotency-Key records."""
 
 import asyncio
 import logging
@@ -8,6 +9,7 @@ from sqlalchemy import delete
 
 from atende.core.db import Database, utcnow
 from atende.core.events import Event
+from atende.core.idempotency import purge_expired
 
 log = logging.getLogger("atende.realtime")
 
@@ -24,6 +26,9 @@ async def retention_loop(database: Database, *, retention: timedelta, every: flo
             removed = await purge_events(database, retention=retention)
             if removed:
                 log.info("events purged", extra={"count": removed})
+            # Idempotency-Key records are kept for a day too; the same sweep removes them.
+            async with database.unit_of_work() as session:
+                await purge_expired(session)
         except Exception:
             log.exception("event retention failed; trying again later")
         await asyncio.sleep(every)

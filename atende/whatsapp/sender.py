@@ -30,8 +30,8 @@ from atende.whatsapp.providers.base import (
     OutboundMedia,
     ProviderError,
 )
+from atende.whatsapp.providers.cloud import cloud_window_open
 from atende.whatsapp.providers.registry import Providers
-from atende.whatsapp.window import customer_window_open
 
 log = logging.getLogger("atende.whatsapp.sender")
 
@@ -72,7 +72,7 @@ class Sender:
             instance = await service.get_instance(
                 session, org_id=outbound.org_id, instance_id=outbound.instance_id
             )
-            if instance.provider == "cloud" and not customer_window_open(
+            if instance.provider == "cloud" and not cloud_window_open(
                 outbound.last_inbound_at, utcnow()
             ):
                 await inbox.mark_outbound(
