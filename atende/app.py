@@ -11,6 +11,7 @@ from atende import __version__
 from atende.agents import pages as agent_pages
 from atende.agents import routes as agent_routes
 from atende.agents import service as agents_service
+from atende.agents.brains.http_pool import close_shared_http_client
 from atende.agents.pipeline import ReplyPipeline
 from atende.core import directory, health
 from atende.core import routes as core_routes
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await bus.stop()
             await _app.state.login_limiter.aclose()
             await whatsapp.aclose()
+            await close_shared_http_client()
             await database.dispose()
 
     app = FastAPI(

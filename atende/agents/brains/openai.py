@@ -27,6 +27,7 @@ from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionMes
 
 from atende.agents.brains import tools
 from atende.agents.brains.base import BUDGET_EXCEEDED, BrainContext, BrainReply, ToolCall
+from atende.agents.brains.http_pool import shared_http_client
 from atende.agents.search import SearchHit
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -138,8 +139,7 @@ class OpenAIBrain:
         started = time.perf_counter()
         turn = _Turn(model=agent.model)
         try:
-            async with self._client(context) as client:
-                text = await self._converse(client, context, turn)
+            text = await self._converse(self._client(context), context, turn)
         except (openai.OpenAIError, UnusableAnswer) as exc:
             return self._fallback(context, turn, describe(exc), started)
         answer, citations = cited(text, context.knowledge)
@@ -163,6 +163,7 @@ class OpenAIBrain:
             base_url=context.agent.base_url or DEFAULT_BASE_URL,
             timeout=openai.Timeout(self.timeout, connect=min(5.0, self.timeout)),
             max_retries=self.max_retries,
+            http_client=shared_http_client(),
         )
         # The client reads these from the server's environment: they are not the tenant's.
         client.organization = None
