@@ -4,11 +4,13 @@ Starts `atende web` (embedded: SQLite) with an Evolution number whose agent uses
 brain against a chat-completions server that answers at once, and an Evolution API stand-in
 that timestamps every `sendText` call; both stand-ins are minimal asyncio HTTP servers in this
 process. Each customer message is a webhook; the clock starts when its 200 arrives (stored and
-committed) and stops when the reply's `sendText` reaches the stand-in. No debounce, instant
-typing: what is measured is Atende's own overhead (jobs, reads, brain call, queueing, sender).
+committed) and stops when the reply's `sendText` reaches the stand-in. No debounce and no
+typing pause (the agent's `show_typing` off): what is measured is Atende's own overhead (jobs,
+reads, brain call, queueing, sender). `--typing` adds the pause at the fastest typing speed.
 
     .venv/bin/python bench/pipeline.py                # 200 messages, 10 per second
     .venv/bin/python bench/pipeline.py --messages 50 --rate 5
+    .venv/bin/python bench/pipeline.py --typing       # with "typing…" and its pause
 """
 
 import argparse
@@ -141,6 +143,7 @@ async def main(args: argparse.Namespace) -> None:
                     "behaviour": {
                         "debounce_seconds": 0,
                         "typing_chars_per_second": 1000,
+                        "show_typing": args.typing,
                         "replies_per_minute": 60,
                     },
                 },
@@ -207,5 +210,8 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=10.0, help="customer messages per second")
     parser.add_argument(
         "--brain", default="openai", choices=["openai", "offline"], help="offline: no model call"
+    )
+    parser.add_argument(
+        "--typing", action="store_true", help="show typing: pause 1 ms per character first"
     )
     asyncio.run(main(parser.parse_args()))

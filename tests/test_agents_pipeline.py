@@ -220,3 +220,27 @@ async def test_the_customer_sees_typing_before_the_answer_on_evolution(
     assert presence.json["number"] == "5511999998888"
     assert sent.json is not None
     assert sent.json["number"] == "5511999998888"
+
+
+async def test_without_typing_the_answer_goes_at_once_and_no_presence_is_sent(
+    server: Server, tenant: Tenant
+) -> None:
+    async with FakeEvolution() as evolution:
+        number = Number(server, tenant, evolution)
+        await number.pair()
+        await number.fixture("connection-update-open.json")
+        agent = await tenant.client.post(
+            "/api/v1/agents", json={"name": "Ana", "behaviour": {**FAST, "show_typing": False}}
+        )
+        await tenant.client.patch(
+            f"/api/v1/instances/{number.id}", json={"agent_id": agent.json()["id"]}
+        )
+        await number.fixture("messages-upsert-text.json")
+        for _ in range(100):
+            if any(r.path == f"/message/sendText/{NAME}" for r in evolution.requests):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # a presence job, had one been queued, would have run by now
+        paths = [r.path for r in evolution.requests]
+    assert f"/message/sendText/{NAME}" in paths
+    assert f"/chat/sendPresence/{NAME}" not in paths

@@ -76,6 +76,10 @@ class Behaviour(Strict):
     typing_chars_per_second: float = Field(
         default=30.0, gt=0, le=1000, description="Typing speed that paces each reply part."
     )
+    show_typing: bool = Field(
+        default=True,
+        description="Show typing… and pause like a person before each part (off: send at once).",
+    )
     split_replies: bool = Field(
         default=True, description="Send long replies as several messages on paragraph breaks."
     )

@@ -22,7 +22,7 @@ BEHAVIOUR_NUMBERS = (
     "human_silence_resume_minutes",
     "replies_per_minute",
 )
-CHECKBOXES = ("split_replies", "answer_groups", "hours_enabled", "clear_api_key")
+CHECKBOXES = ("show_typing", "split_replies", "answer_groups", "hours_enabled", "clear_api_key")
 DEFAULT_ZONE = "America/Sao_Paulo"
 _RANGE = re.compile(r"^\s*(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})\s*$")
 # pydantic error types -> catalog keys (with the limit where there is one)
@@ -67,6 +67,7 @@ def form_of(agent: AgentOut | None) -> dict[str, str]:
     }
     form["temperature"] = _number(data.temperature)
     form |= {
+        "show_typing": "on" if b.show_typing else "",
         "split_replies": "on" if b.split_replies else "",
         "answer_groups": "on" if b.answer_groups else "",
         "hours_enabled": "on" if hours else "",
@@ -118,6 +119,7 @@ def _payload(form: dict[str, str], errors: dict[str, FieldError]) -> dict[str, A
     }
     behaviour |= {
         "human_silence_resume_minutes": silence or None,
+        "show_typing": form.get("show_typing") == "on",
         "split_replies": form.get("split_replies") == "on",
         "answer_groups": form.get("answer_groups") == "on",
         "handoff_keywords": _split(form.get("handoff_keywords", ""), r"[,\n]"),

@@ -148,6 +148,8 @@ def split_reply(text: str, *, limit: int = PART_CHARS) -> list[str]:
 
 
 def typing_seconds(part: str, behaviour: Behaviour) -> float:
+    if not behaviour.show_typing:
+        return 0.0
     return min(MAX_TYPING_SECONDS, len(part) / behaviour.typing_chars_per_second)
 
 
@@ -293,7 +295,7 @@ class ReplyPipeline:
                     text=part,
                     send_after=delay,
                 )
-            if parts:
+            if parts and behaviour.show_typing:
                 # The phone shows "typing…" (WhatsApp's own indicator) while the parts wait.
                 await enqueue(
                     session,
