@@ -4,6 +4,9 @@ One reader task per process reads each new event from the database once, encodes
 writes it to every client of the organisation by calling the client's ASGI `send` directly: no
 queue and no task per client, which is what lets one process hold 10,000 idle streams cheaply.
 
+Browsers read Server-Sent Events; API clients may use a WebSocket instead (`websocket=True`):
+each event is encoded once in both framings, and a client gets the one it speaks.
+
 A client whose socket is not draining (the transport paused writing: its kernel buffer and the
 transport's high-water mark are full) is dropped, never waited for; it reconnects and resumes
 from its `Last-Event-ID`, reading what it missed from the stored events.
@@ -36,6 +39,7 @@ class Client:
     send: Send
     task: asyncio.Task[Any] | None
     last_seq: int
+    websocket: bool = False
     dropped: bool = False
     finished: bool = False
     gone: bool = False
@@ -45,7 +49,11 @@ def body_message(data: bytes, *, more_body: bool = True) -> dict[str, Any]:
     return {"type": "http.response.body", "body": data, "more_body": more_body}
 
 
-def encode_event(event: Event) -> bytes:
+EncodedEvent = tuple[int, dict[str, Any], dict[str, Any]]  # seq, SSE message, WebSocket message
+
+
+def encode_event(event: Event) -> tuple[bytes, str]:
+    """The event as an SSE frame and as a WebSocket text frame (the same JSON)."""
     data = json.dumps(
         {
             "seq": event.seq,
@@ -56,7 +64,11 @@ def encode_event(event: Event) -> bytes:
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return f"id: {event.seq}\nevent: {event.type}\ndata: {data}\n\n".encode()
+    return f"id: {event.seq}\nevent: {event.type}\ndata: {data}\n\n".encode(), data
+
+
+def websocket_text(text: str) -> dict[str, Any]:
+    return {"type": "websocket.send", "text": text}
 
 
 class Hub:
@@ -134,7 +146,10 @@ class Hub:
         """Ends every stream cleanly (server shutdown); clients reconnect elsewhere and resume."""
         for clients in [*self._clients.values(), self._catching_up]:
             for client in list(clients):
-                self._write(client, b"", more_body=False)
+                if client.websocket:  # 1012: service restart; reconnect and resume
+                    self._send_now(client, {"type": "websocket.close", "code": 1012})
+                else:
+                    self._write(client, b"", more_body=False)
 
     # --- delivery -------------------------------------------------------------------------------
 
@@ -145,7 +160,7 @@ class Hub:
         """Writes without ever waiting: returns False (and drops the client) if it would block."""
         if client.dropped or client.finished or client.gone:
             return False
-        more_body = message["more_body"]
+        ends = message["type"] == "websocket.close" or message.get("more_body") is False
         coroutine = client.send(message)
         if not isinstance(coroutine, Coroutine):  # pragma: no cover - non-coroutine senders
             raise TypeError("ASGI send must be a coroutine function")
@@ -154,7 +169,7 @@ class Hub:
             # which case the coroutine would suspend waiting to drain: then we drop the client.
             coroutine.send(None)
         except StopIteration:
-            if not more_body:
+            if ends:
                 client.finished = True
             return True
         except Exception as exc:  # the connection is gone; its handler will clean up
@@ -173,31 +188,33 @@ class Hub:
         if client.task is not None:
             client.task.cancel()
 
-    def _deliver(self, client: Client, events: list[tuple[int, dict[str, Any]]]) -> int:
+    def _deliver(self, client: Client, events: list[EncodedEvent]) -> int:
         """Writes the events the client has not seen; returns how many were written."""
         written = 0
-        for seq, message in events:
+        for seq, sse, ws in events:
             if seq <= client.last_seq:
                 continue
-            if not self._send_now(client, message):
+            if not self._send_now(client, ws if client.websocket else sse):
                 break
             client.last_seq = seq
             written += 1
         return written
 
-    def _deliver_all(self, clients: list[Client], events: list[tuple[int, dict[str, Any]]]) -> None:
+    def _deliver_all(self, clients: list[Client], events: list[EncodedEvent]) -> None:
         # The hot loop of a broadcast: one ASGI message per event, shared by every client.
         written = 0
         for client in clients:
             written += self._deliver(client, events)
         self._metrics.events_delivered.inc(written)
 
-    async def _read_events(
-        self, org_id: int, after: int, limit: int
-    ) -> list[tuple[int, dict[str, Any]]]:
+    async def _read_events(self, org_id: int, after: int, limit: int) -> list[EncodedEvent]:
         async with self._database.unit_of_work(write=False) as session:
             rows = await events_after(session, org_id=org_id, after=after, limit=limit)
-            return [(event.seq, body_message(encode_event(event))) for event in rows]
+            encoded: list[EncodedEvent] = []
+            for event in rows:  # inside the session: the rows expire when it ends
+                sse, text = encode_event(event)
+                encoded.append((event.seq, body_message(sse), websocket_text(text)))
+            return encoded
 
     async def _catch_up(self, org_id: int, clients: list[Client]) -> None:
         """One read per organisation for a whole batch of new clients (thousands may arrive
@@ -249,4 +266,5 @@ class Hub:
             await asyncio.sleep(self._heartbeat_seconds)
             for clients in list(self._clients.values()):
                 for client in list(clients):
-                    self._send_now(client, heartbeat)
+                    if not client.websocket:  # the server pings WebSockets itself
+                        self._send_now(client, heartbeat)

@@ -9,7 +9,7 @@ import asyncio
 import json
 import logging
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from atende.core.access import Principal, principal_from_api_key, principal_from_session
@@ -29,7 +29,7 @@ SSE_HEADERS = [
 ]
 
 
-def _last_event_id(request: Request) -> int | None:
+def last_event_id(request: HTTPConnection) -> int | None:
     raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     if raw is None or raw == "":
         return None
@@ -38,34 +38,41 @@ def _last_event_id(request: Request) -> int | None:
     return int(raw)
 
 
+async def authenticate_stream(
+    request: HTTPConnection, *, sessions: bool = True
+) -> tuple[Principal, int, bool]:
+    """Returns the principal, the seq to resume after, and whether events were lost."""
+    database = request.app.state.database
+    last_id = last_event_id(request)
+    async with database.unit_of_work(write=False) as session:
+        principal: Principal | None = None
+        authorization = request.headers.get("authorization", "")
+        if authorization.lower().startswith("bearer "):
+            principal = await principal_from_api_key(session, key=authorization[7:].strip())
+        elif sessions and (token := request.cookies.get(SESSION_COOKIE)):
+            principal = await principal_from_session(session, token=token)
+        if principal is None:
+            raise NotAuthenticated(
+                "Sign in or send an API key to receive events."
+                if sessions
+                else "Send an API key (Authorization: Bearer) to receive events."
+            )
+        current = await latest_seq(session, org_id=principal.org_id)
+        if last_id is None or last_id >= current:
+            return principal, current, False
+        oldest = await oldest_retained_seq(session, org_id=principal.org_id)
+        lost = oldest is None or last_id < oldest - 1
+        return principal, (current if lost else last_id), lost
+
+
 class EventStream:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
 
-    async def _authenticate(self, request: Request) -> tuple[Principal, int, bool]:
-        """Returns the principal, the seq to resume after, and whether events were lost."""
-        database = request.app.state.database
-        last_id = _last_event_id(request)
-        async with database.unit_of_work(write=False) as session:
-            principal: Principal | None = None
-            authorization = request.headers.get("authorization", "")
-            if authorization.lower().startswith("bearer "):
-                principal = await principal_from_api_key(session, key=authorization[7:].strip())
-            elif token := request.cookies.get(SESSION_COOKIE):
-                principal = await principal_from_session(session, token=token)
-            if principal is None:
-                raise NotAuthenticated("Sign in or send an API key to receive events.")
-            current = await latest_seq(session, org_id=principal.org_id)
-            if last_id is None or last_id >= current:
-                return principal, current, False
-            oldest = await oldest_retained_seq(session, org_id=principal.org_id)
-            lost = oldest is None or last_id < oldest - 1
-            return principal, (current if lost else last_id), lost
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
-            principal, after, lost = await self._authenticate(request)
+            principal, after, lost = await authenticate_stream(request)
         except Problem as problem:
             body = json.dumps(problem.to_dict(request.url.path)).encode()
             await send(
