@@ -6,6 +6,7 @@ import io
 import httpx
 
 from tests.support.direct_db import problem_of
+from tests.support.fake_openai import FakeOpenAI
 from tests.support.server import Server
 from tests.support.tenants import Tenant, add_member
 
@@ -286,3 +287,25 @@ async def test_bad_files_are_refused_precisely(tenant: Tenant) -> None:
     huge = await tenant.client.post(base, files={"file": ("big.txt", b"a " * 5_500_000)})
     assert huge.status_code == 413
     assert (await tenant.client.get(base)).json() == []
+
+
+async def test_saving_warns_when_the_model_server_is_unreachable_or_refuses_the_key(
+    tenant: Tenant,
+) -> None:
+    openai_agent = {"brain": "openai", "model": "gpt-test", "api_key": "sk-test-1234567890"}
+    async with FakeOpenAI() as llm:
+        good = await new_agent(tenant.client, base_url=f"{llm.base_url}/v1", **openai_agent)
+        assert good["warnings"] == []
+        assert [r.path for r in llm.requests] == ["/v1/models"]
+        assert llm.requests[0].headers["authorization"] == "Bearer sk-test-1234567890"
+        llm.models_status = 401
+        refused = await tenant.client.patch(f"/api/v1/agents/{good['id']}", json={"name": "B"})
+        assert refused.status_code == 200  # saved anyway
+        assert "refused the API key" in refused.json()["warnings"][0]
+        closed_port = llm.base_url
+    # The fake server is gone: nothing listens on its port any more.
+    down = await new_agent(tenant.client, base_url=f"{closed_port}/v1", **openai_agent)
+    assert "did not answer" in down["warnings"][0]
+    assert (await tenant.client.get(f"/api/v1/agents/{down['id']}")).status_code == 200
+    offline = await new_agent(tenant.client, base_url=f"{closed_port}/v1")
+    assert offline["warnings"] == []  # the offline brain calls no server

@@ -2,7 +2,7 @@
 
 import httpx
 
-from tests.support.server import Server
+from tests.support.server import Server, free_port
 from tests.support.tenants import Tenant, add_member
 from tests.test_web_pages import signed_in
 
@@ -30,6 +30,7 @@ def editor_form(client: httpx.AsyncClient, **changes: str) -> dict[str, str]:
         "api_key": "",
         "debounce_seconds": "4",
         "typing_chars_per_second": "30",
+        "show_typing": "on",
         "split_replies": "on",
         "memory_messages": "20",
         "replies_per_minute": "6",
@@ -250,3 +251,22 @@ async def test_operators_read_only_but_use_the_playground(server: Server, tenant
     assert answer.status_code == 200
     assert "Sim, aceitamos pix." in answer.text
     assert (await tenant.client.get(f"/api/v1/agents/{agent_id}")).json()["name"] == "Suporte"
+
+
+async def test_saving_an_agent_whose_model_server_is_down_warns_in_both_languages(
+    server: Server, tenant: Tenant
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    async with signed_in(server.base_url, tenant.email) as client:
+        form = editor_form(client, name="Remoto", brain="openai", base_url=dead, model="m")
+        created = await client.post("/agents", data=form)
+        assert created.status_code == 303, created.text
+        location = created.headers["location"]
+        assert location.endswith("?saved=1&warn=unreachable")
+        english = await client.get(location, headers=EN)
+        portuguese = await client.get(location, headers=PT)
+        forged = await client.get(location.replace("unreachable", "<b>x</b>"), headers=EN)
+    assert f"The model server did not answer at {dead}" in english.text
+    assert f"O servidor do modelo não respondeu em {dead}" in portuguese.text
+    assert "<b>x</b>" not in forged.text
+    assert "did not answer" not in forged.text

@@ -19,6 +19,9 @@ MAX_FORM_VALUE = 20_000
 FAQ_ROWS = 3
 
 
+WARNINGS = ("unreachable", "refused_key")  # probe.ModelServerWarning, as shown after a save
+
+
 def box_of(request: Request) -> SecretBox:
     box: SecretBox = request.app.state.secret_box
     return box
@@ -57,6 +60,7 @@ async def editor(
         "knowledge_form": {},
         "playground_errors": {},
         "saved": request.query_params.get("saved") == "1",
+        "warn": warn if (warn := request.query_params.get("warn")) in WARNINGS else None,
     }
     context.update(extra)
     return render(

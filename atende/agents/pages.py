@@ -8,14 +8,15 @@ refused field saves nothing; its error is shown beside it, in the reader's langu
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from atende.agents import knowledge_pages, service
+from atende.agents import knowledge_pages, probe, service
 from atende.agents.editor_view import box_of, editor, render, text_form
 from atende.agents.forms import FieldError, FormInvalid, agent_in, agent_patch
-from atende.agents.models import KnowledgeSource
+from atende.agents.models import Agent, KnowledgeSource
 from atende.core import directory
 from atende.core.access import Principal
-from atende.core.deps import DbSession, client_ip
+from atende.core.deps import DbSession, client_ip, end_transaction_before_io
 from atende.core.errors import Problem
 from atende.core.schemas import PathId
 from atende.web.guards import PageManager, PagePrincipal
@@ -70,6 +71,15 @@ def _message(request: Request, problem: Problem) -> str:
     return problem_message(shell_of(request).translator(request), problem, "agents")
 
 
+async def _saved(request: Request, session: AsyncSession, agent: Agent) -> Response:
+    """Back to the editor, saying whether the model server answered (saved either way)."""
+    url = f"/agents/{agent.id}?saved=1"
+    profile = service.profile_of(agent, box_of(request))
+    await end_transaction_before_io(session)
+    warning = await probe.saved_agent_warning(profile)
+    return redirect(request, url + (f"&warn={warning}" if warning else ""))
+
+
 @router.post("/agents")
 async def create_agent(request: Request, principal: PageManager, session: DbSession) -> Response:
     form = await text_form(request)
@@ -91,7 +101,7 @@ async def create_agent(request: Request, principal: PageManager, session: DbSess
         return await _refused(
             request, session, principal, agent_id=None, form=form, errors={}, message=message
         )
-    return redirect(request, f"/agents/{agent.id}?saved=1")
+    return await _saved(request, session, agent)
 
 
 async def _refused(
@@ -125,7 +135,7 @@ async def update_agent(
     form = await text_form(request)
     try:
         data = agent_in(form)
-        await service.update_agent(
+        agent = await service.update_agent(
             session,
             org_id=principal.org_id,
             agent_id=agent_id,
@@ -145,7 +155,7 @@ async def update_agent(
         return await _refused(
             request, session, principal, agent_id=agent_id, form=form, errors={}, message=message
         )
-    return redirect(request, f"/agents/{agent_id}?saved=1")
+    return await _saved(request, session, agent)
 
 
 @router.post("/agents/{agent_id}/delete")

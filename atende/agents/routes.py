@@ -8,12 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from atende.agents import knowledge, service
+from atende.agents import knowledge, probe, service
 from atende.agents.extract import extract, suffix_of
 from atende.agents.llm_calls import calls_of_conversation
-from atende.agents.models import KnowledgeSource, LlmCall
+from atende.agents.models import Agent, KnowledgeSource, LlmCall
 from atende.agents.playground import run_turn
 from atende.agents.schemas import (
     AgentIn,
@@ -84,7 +85,17 @@ async def create_agent(
         box=_box(request),
         actor=principal.actor(client_ip(request)),
     )
-    return service.agent_out(agent, _box(request))
+    return await _saved_out(agent, request, session)
+
+
+async def _saved_out(agent: Agent, request: Request, session: AsyncSession) -> AgentOut:
+    out = service.agent_out(agent, _box(request))
+    profile = service.profile_of(agent, _box(request))
+    await end_transaction_before_io(session)  # no write lock held while the server is probed
+    warning = await probe.saved_agent_warning(profile)
+    if warning is not None:
+        out.warnings.append(probe.WARNING_TEXTS[warning].format(url=out.base_url))
+    return out
 
 
 @router.get("/agents", response_model=list[AgentOut])
@@ -119,7 +130,7 @@ async def update_agent(
         box=_box(request),
         actor=principal.actor(client_ip(request)),
     )
-    return service.agent_out(agent, _box(request))
+    return await _saved_out(agent, request, session)
 
 
 @router.delete("/agents/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)

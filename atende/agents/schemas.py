@@ -70,6 +70,10 @@ class AgentOut(BaseModel):
     behaviour: Behaviour
     created_at: datetime
     updated_at: datetime
+    warnings: list[str] = Field(
+        default=[],
+        description="On create/update: problems seen with the model server (saved anyway).",
+    )
 
 
 class FaqPair(Strict):

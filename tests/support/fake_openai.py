@@ -33,6 +33,7 @@ class FakeOpenAI(FakeHttpServer):
         super().__init__()
         self.turns: list[Turn] = []
         self._ids = itertools.count(1)
+        self.models_status = 200  # what GET /v1/models answers (401: the key is refused)
 
     # -- scripting --------------------------------------------------------------------------
 
@@ -56,6 +57,11 @@ class FakeOpenAI(FakeHttpServer):
     # -- protocol ---------------------------------------------------------------------------
 
     async def answer(self, rec: Recorded) -> tuple[int, Any]:
+        if rec.method == "GET" and rec.path == "/v1/models":
+            if self.models_status != 200:
+                error = {"error": {"message": "Incorrect API key provided", "code": None}}
+                return self.models_status, error
+            return 200, {"object": "list", "data": [{"id": "gpt-test", "object": "model"}]}
         if rec.method != "POST" or rec.path != PATH:
             return 404, {"error": {"message": "not found"}}
         turn = self.turns.pop(0) if self.turns else Turn()
