@@ -31,8 +31,9 @@ from atende.inbox import pages as inbox_pages
 from atende.inbox import routes as inbox_routes
 from atende.inbox.inbound import REPLY_DUE_JOB
 from atende.inbox.inbound_writer import InboundWriter
-from atende.realtime.bus import InProcessBus
+from atende.realtime.bus import EventBus, InProcessBus
 from atende.realtime.hub import Hub
+from atende.realtime.redis_bus import RedisBus
 from atende.realtime.retention import retention_loop
 from atende.realtime.routes import event_routes
 from atende.web import setup_web
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _provide_lookups()
     database = Database(settings.resolved_database_url)
     metrics = Metrics()
-    bus = InProcessBus()
+    bus: EventBus = RedisBus(settings.event_bus_url) if settings.event_bus_url else InProcessBus()
     hub = Hub(database, metrics, settings.sse_heartbeat_seconds)
     jobs = JobRunner(database)
     inbound_writer = InboundWriter(database)

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         description="Where rate-limit counters live; `async+redis://127.0.0.1:6379` shares them "
         "between processes.",
     )
+    event_bus_url: str | None = Field(
+        None,
+        description="Redis URL (`redis://127.0.0.1:6379/0`) joining several processes' live "
+        "events; unset: in-process (one process).",
+    )
     event_retention_hours: int = Field(
         24, ge=1, description="How long stored events are kept for `Last-Event-ID` resume."
     )

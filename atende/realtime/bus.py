@@ -2,14 +2,16 @@
 
 The bus is only a wake-up call carrying {org_id: highest seq}; the events themselves are read
 from the database, once per process (see `hub.Hub`). The in-process backend serves the embedded
-mode; a Redis pub/sub backend with the same interface joins processes of a cluster.
+mode; a Redis pub/sub backend with the same interface (`redis_bus.RedisBus`) joins the
+processes of a cluster.
 """
 
 import asyncio
 from collections.abc import Callable
 from typing import Protocol
 
-WakeUp = Callable[[dict[int, int]], None]
+# {org_id: highest seq}, or None: "announcements may have been missed, look at every org".
+WakeUp = Callable[[dict[int, int] | None], None]
 
 
 class EventBus(Protocol):

@@ -104,7 +104,10 @@ class Hub:
 
     # --- wake-ups from the bus ----------------------------------------------------------------
 
-    def on_published(self, pending: dict[int, int]) -> None:
+    def on_published(self, pending: dict[int, int] | None) -> None:
+        if pending is None:  # the bus may have missed some: re-read every organisation
+            self._dirty.update(self._clients)
+            pending = {}
         for org_id, seq in pending.items():
             if org_id in self._clients and seq > self._cursor.get(org_id, 0):
                 self._dirty.add(org_id)
