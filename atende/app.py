@@ -25,7 +25,7 @@ from atende.core.problems import install_error_handlers
 from atende.core.ratelimit import LoginRateLimiter
 from atende.core.security import SecretBox
 from atende.core.settings import Settings, get_settings
-from atende.inbox import contact_routes, media_routes
+from atende.inbox import contact_routes, label_routes, media_routes
 from atende.inbox import pages as inbox_pages
 from atende.inbox import routes as inbox_routes
 from atende.inbox.inbound import REPLY_DUE_JOB
@@ -106,7 +106,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app, render_error_page)
     app.router.routes.extend(event_routes(hub))
-    for module in (health, core_routes, inbox_routes, contact_routes, inbox_pages, media_routes):
+    for module in (
+        health,
+        core_routes,
+        inbox_routes,
+        contact_routes,
+        label_routes,
+        inbox_pages,
+        media_routes,
+    ):
         app.include_router(module.router)
     whatsapp = setup_whatsapp(
         app,
@@ -133,6 +141,7 @@ def _provide_lookups() -> None:
     directory.provide_agent_name(agents_service.agent_name)
     directory.provide_instance_names(whatsapp_service.instance_names)
     directory.provide_agent_of_instance(whatsapp_service.agent_of_instance)
+    directory.provide_instances_of_agent(whatsapp_service.instances_of_agent)
 
 
 def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:

@@ -39,6 +39,10 @@ class ConversationUpdated(EventPayload):
     unread_count: int
     last_message_preview: str
     last_message_at: str | None
+    # Told when people change the conversation (assignment, labels, mode); null from message
+    # intake, which leaves them as they were.
+    label_ids: list[int] | None = None
+    assignee_user_id: int | None = None
 
 
 @event_schema

@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("id", BigId, nullable=False),
         sa.Column("org_id", BigId, nullable=False),
         sa.Column("name", sa.String(length=50), nullable=False),
-        sa.Column("name_key", sa.String(length=50), nullable=False),
+        sa.Column("name_key", sa.String(length=160), nullable=False),
         sa.Column("colour", sa.String(length=12), nullable=False),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
