@@ -25,7 +25,14 @@ from atende.core.problems import install_error_handlers
 from atende.core.ratelimit import LoginRateLimiter
 from atende.core.security import SecretBox
 from atende.core.settings import Settings, get_settings
-from atende.inbox import contact_routes, label_routes, media_routes
+from atende.inbox import (
+    contact_pages,
+    contact_routes,
+    label_pages,
+    label_routes,
+    list_pages,
+    media_routes,
+)
 from atende.inbox import pages as inbox_pages
 from atende.inbox import routes as inbox_routes
 from atende.inbox.inbound import REPLY_DUE_JOB
@@ -112,6 +119,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         inbox_routes,
         contact_routes,
         label_routes,
+        # Before the inbox pages: their `/inbox/{conversation_id}` would take `/inbox/side`.
+        list_pages,
+        label_pages,
+        contact_pages,
         inbox_pages,
         media_routes,
     ):

@@ -11,7 +11,7 @@
     var c = document.querySelector("#pane [data-conversation]");
     return c ? c.getAttribute("data-conversation") : null;
   }
-  function filters() { var i = $("inbox"); return i ? i.getAttribute("data-filters") || "" : ""; }
+  function filters() { var i = $("inbox-side"); return i ? i.getAttribute("data-filters") || "" : ""; }
   function csrf() {
     try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRF-Token"]; } catch (e) { return ""; }
   }
@@ -87,6 +87,13 @@
       if (html && head && cid === openId()) swap(head, html, "outerHTML");
     });
   }
+  // Intake events leave labels and assignee out (null); people's changes carry them.
+  function headerChanged(head, d) {
+    if (head.getAttribute("data-mode") !== d.mode) return true;
+    if (!Array.isArray(d.label_ids)) return false;
+    return head.getAttribute("data-labels") !== d.label_ids.slice().sort(function (a, b) { return a - b; }).join(",") ||
+      head.getAttribute("data-assignee") !== (d.assignee_user_id == null ? "" : String(d.assignee_user_id));
+  }
   function seen(cid) {
     fetch("/inbox/" + cid + "/seen", { method: "POST", headers: { "X-CSRF-Token": csrf() }, credentials: "same-origin" });
   }
@@ -120,7 +127,7 @@
     if (m.type === "conversation.updated") {
       fragment("/inbox/rows/" + cid + filters()).then(function (html) { placeRow(cid, html); });
       var head = $("conv-head");
-      if (cid === openId() && head && head.getAttribute("data-mode") !== d.mode) header(cid);
+      if (cid === openId() && head && headerChanged(head, d)) header(cid);
       if (cid === openId() && d.unread_count > 0) seen(cid);
     } else if (m.type === "message.created") message(cid, String(d.message_id), true);
     else if (m.type === "message.status") message(cid, String(d.message_id), false);
