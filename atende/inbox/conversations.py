@@ -4,7 +4,7 @@ import base64
 import binascii
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atende.core import directory
@@ -29,6 +29,27 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput("The cursor is not valid; start from the first page.") from exc
 
 
+def list_query(
+    dialect: str, *, org_id: int, filter_: ConversationFilter, cursor: str | None, limit: int
+) -> Select[Conversation, Contact]:
+    """One page of the list: an index range in list order whatever the filter."""
+    query = (
+        select(Conversation, Contact)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .where(filter_.where(dialect, org_id))
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(limit + 1)
+    )
+    if cursor:
+        at, row_id = _decode_cursor(cursor)
+        # The `<=` bound lets the database start the index range at the cursor.
+        query = query.where(
+            Conversation.last_message_at <= at,
+            or_(Conversation.last_message_at < at, Conversation.id < row_id),
+        )
+    return query
+
+
 async def list_conversations(
     session: AsyncSession,
     *,
@@ -40,21 +61,9 @@ async def list_conversations(
     """Newest activity first, `limit` at a time; the cursor continues after the last row
     (the same order with any filter, so a cursor stays valid while rows change)."""
     limit = max(1, min(limit, MAX_PAGE))
-    query = (
-        select(Conversation, Contact)
-        .join(Contact, Contact.id == Conversation.contact_id)
-        .where(filter_.where(dialect_of(session), org_id))
-        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-        .limit(limit + 1)
+    query = list_query(
+        dialect_of(session), org_id=org_id, filter_=filter_, cursor=cursor, limit=limit
     )
-    if cursor:
-        at, row_id = _decode_cursor(cursor)
-        query = query.where(
-            or_(
-                Conversation.last_message_at < at,
-                and_(Conversation.last_message_at == at, Conversation.id < row_id),
-            )
-        )
     rows = list((await session.execute(query)).tuples())
     more = len(rows) > limit
     rows = rows[:limit]

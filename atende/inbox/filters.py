@@ -8,7 +8,7 @@ condition on `conversations` that one of its indexes serves in the list's order.
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, select
+from sqlalchemy import ColumnElement, and_, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atende.core import directory
@@ -40,10 +40,13 @@ class ConversationFilter:
                 Conversation.instance_id.in_(self.instance_ids) if self.instance_ids else false()
             )
         if self.label_id is not None:
+            # Driven from the label's index: a rare label reads its few conversations, not
+            # every conversation of the organisation in list order.
             found.append(
-                exists().where(
-                    ConversationLabel.conversation_id == Conversation.id,
-                    ConversationLabel.label_id == self.label_id,
+                Conversation.id.in_(
+                    select(ConversationLabel.conversation_id).where(
+                        ConversationLabel.label_id == self.label_id
+                    )
                 )
             )
         if self.assignee_user_id is not None:
