@@ -81,10 +81,16 @@
       if (html && cid === openId() && !(created && $("msg-" + mid))) putMessage(html, mid);
     });
   }
+  // A header an action swapped in while a refresh was on its way is newer than that refresh.
+  var headActions = 0;
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "conv-head") headActions++;
+  });
   function header(cid) {
+    var before = headActions;
     fragment("/inbox/" + cid + "/header").then(function (html) {
       var head = $("conv-head");
-      if (html && head && cid === openId()) swap(head, html, "outerHTML");
+      if (html && head && cid === openId() && before === headActions) swap(head, html, "outerHTML");
     });
   }
   // Intake events leave labels and assignee out (null); people's changes carry them.
