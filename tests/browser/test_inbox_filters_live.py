@@ -51,7 +51,9 @@ async def test_filters_in_the_url_live_rows_and_header_labels(
         await expect(list_).to_have_count(2)
 
         # Words: only Ana's conversation; the address says so, and a reload keeps it.
-        await inbox.get_by_label("Search messages").fill("entrega")
+        await inbox.keyboard.press("/")
+        await expect(inbox.get_by_label("Search messages")).to_be_focused()
+        await inbox.keyboard.type("entrega")
         await inbox.wait_for_url(re.compile(r".*/inbox\?q=entrega$"))
         await expect(list_).to_have_count(1)
         await expect(list_.first).to_contain_text("Ana")

@@ -269,7 +269,9 @@
       if (back) { event.preventDefault(); back.click(); }
       return;
     }
-    if ((event.key !== "j" && event.key !== "k") || el.closest("input, textarea, select, [contenteditable]")) return;
+    if (el.closest("input, textarea, select, [contenteditable]")) return;
+    if (event.key === "/" && $("f-q")) { event.preventDefault(); $("f-q").focus(); return; }  // search
+    if (event.key !== "j" && event.key !== "k") return;
     var links = Array.prototype.slice.call(document.querySelectorAll("#conv-list .conv-row > a"));
     if (!links.length) return;
     var at = links.indexOf(document.activeElement);
