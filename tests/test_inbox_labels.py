@@ -31,7 +31,18 @@ async def test_labels_are_created_renamed_recoloured_and_deleted(tenant: Tenant)
     assert blank.status_code == 422
 
     url = f"/api/v1/labels/{vip['id']}"
-    renamed = await tenant.client.patch(url, json={"name": "Gold", "colour": "yellow"})
+    async with tenant.client.stream("GET", "/api/v1/events") as response:
+        events = iter_events(response)
+        renamed = await tenant.client.patch(url, json={"name": "Gold", "colour": "yellow"})
+        seen = await events_until(
+            events, lambda e: e.event == "label.changed" and e.json["data"]["name"] == "Gold"
+        )
+    assert seen[-1].json["data"] == {
+        "label_id": vip["id"],
+        "name": "Gold",
+        "colour": "yellow",
+        "deleted": False,
+    }
     assert renamed.json() == {"id": vip["id"], "name": "Gold", "colour": "yellow"}
     clash = await tenant.client.patch(url, json={"name": "COMPLAINT"})
     assert clash.status_code == 409

@@ -55,3 +55,15 @@ class MessageUpdated(EventPayload):
     conversation_id: int
     media_status: str | None = None
     media_error: str | None = None
+
+
+@event_schema
+class LabelChanged(EventPayload):
+    """A label was created, renamed, recoloured or deleted: open inboxes redraw their chips
+    (one event, however many conversations carry the label)."""
+
+    event_type: ClassVar[str] = "label.changed"
+    label_id: int
+    name: str
+    colour: str
+    deleted: bool = False

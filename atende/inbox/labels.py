@@ -12,6 +12,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atende.core.errors import Conflict, InvalidInput, NotFound
+from atende.core.events import record_event
+from atende.inbox.events import LabelChanged
 from atende.inbox.models import ContactLabel, Conversation, ConversationLabel, Label
 from atende.inbox.service import announce_conversation
 
@@ -68,6 +70,16 @@ async def _check_free(session: AsyncSession, org_id: int, name: str, own_id: int
         raise Conflict(f'There is already a label "{same.name}".', field="name")
 
 
+async def _announce(session: AsyncSession, label: Label, *, deleted: bool = False) -> None:
+    await record_event(
+        session,
+        org_id=label.org_id,
+        payload=LabelChanged(
+            label_id=label.id, name=label.name, colour=label.colour, deleted=deleted
+        ),
+    )
+
+
 async def create_label(session: AsyncSession, *, org_id: int, name: str, colour: str) -> Label:
     name = _clean_name(name)
     await _check_free(session, org_id, name, None)
@@ -76,6 +88,7 @@ async def create_label(session: AsyncSession, *, org_id: int, name: str, colour:
     label = Label(org_id=org_id, name=name, name_key=name_key(name), colour=_check_colour(colour))
     session.add(label)
     await session.flush()
+    await _announce(session, label)
     return label
 
 
@@ -96,6 +109,7 @@ async def update_label(
     if colour is not None:
         label.colour = _check_colour(colour)
     await session.flush()
+    await _announce(session, label)
     return label
 
 
@@ -104,6 +118,7 @@ async def delete_label(session: AsyncSession, *, org_id: int, label_id: int) -> 
     label = await get_label(session, org_id=org_id, label_id=label_id)
     await session.execute(delete(ConversationLabel).where(ConversationLabel.label_id == label.id))
     await session.execute(delete(ContactLabel).where(ContactLabel.label_id == label.id))
+    await _announce(session, label, deleted=True)
     await session.delete(label)
     await session.flush()
 

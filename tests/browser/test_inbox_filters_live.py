@@ -98,13 +98,17 @@ async def test_filters_in_the_url_live_rows_and_header_labels(
         await expect(head.locator(".chip")).to_contain_text("VIP")
         ana_row = list_.filter(has_text="Ana")
         await expect(ana_row.locator(".chip")).to_have_text("VIP", timeout=LIVE)
+        # Renamed elsewhere: the row's and the header's chips follow.
+        await tenant.client.patch(f"/api/v1/labels/{vip_id}", json={"name": "Gold"})
+        await expect(ana_row.locator(".chip")).to_have_text("Gold", timeout=LIVE)
+        await expect(head.locator(".chip")).to_contain_text("Gold", timeout=LIVE)
         await head.get_by_role("button", name="Assign to me").click()
         await expect(head.get_by_label("Assignee")).to_have_value(str(tenant.user_id))
         await expect(ana_row).to_contain_text("Owner", timeout=LIVE)
         await inbox.get_by_label("Assigned to", exact=True).select_option(label="Assigned to me")
         await inbox.wait_for_url(re.compile(rf".*/inbox/{ana}\?assignee=me$"))
         await expect(list_).to_have_count(1)
-        await head.get_by_role("button", name="Remove label VIP").click()
+        await head.get_by_role("button", name="Remove label Gold").click()
         await expect(head.locator(".chip")).to_have_count(0)
         await expect(ana_row.locator(".chip")).to_have_count(0, timeout=LIVE)
 

@@ -104,15 +104,20 @@
     fetch("/inbox/" + cid + "/seen", { method: "POST", headers: { "X-CSRF-Token": csrf() }, credentials: "same-origin" });
   }
 
-  function resync() {
-    if (!$("inbox")) return;
+  // A label renamed, recoloured or deleted: the chips on the list and in the header.
+  function relist() {
     fragment("/inbox/list" + filters()).then(function (html) {
       var list = $("conv-list");
       if (html !== null && list) { swap(list, html, "innerHTML"); markOpen(); }
     });
     var cid = openId();
+    if (cid) header(cid);
+  }
+  function resync() {
+    if (!$("inbox")) return;
+    relist();
+    var cid = openId();
     if (!cid) return;
-    header(cid);
     fragment("/inbox/" + cid + "/messages").then(function (html) {
       var thread = $("thread");
       if (html === null || !thread || cid !== openId()) return;
@@ -127,6 +132,7 @@
     var m = event.detail;
     if (!(event.target instanceof Element) || !event.target.matches("[data-inbox-live]") || !m) return;
     if (m.type === "reset") return resync();
+    if (m.type === "label.changed") return relist();
     var d;
     try { d = JSON.parse(m.data).data || {}; } catch (e) { return; }
     var cid = String(d.conversation_id);
