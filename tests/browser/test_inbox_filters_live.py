@@ -118,3 +118,22 @@ async def test_filters_in_the_url_live_rows_and_header_labels(
         await inbox.screenshot(path=SCREENSHOTS / "inbox-filters-en-1280.png")
         assert errors == []
         await context.close()
+
+        # The labels and contacts pages at phone and desktop widths, in both languages.
+        contact = (await tenant.client.get(f"/api/v1/conversations/{ana}")).json()["contact"]
+        await tenant.client.patch(f"/api/v1/contacts/{contact['id']}", json={"labels": [vip_id]})
+        pages = {
+            "labels": "/labels",
+            "contacts": "/contacts",
+            "contact": f"/contacts/{contact['id']}",
+        }
+        for locale in ("en", "pt_BR"):
+            for width in (360, 1280):
+                context = await signed_in_context(browser, server.base_url, tenant, width, locale)
+                page = await context.new_page()
+                for name, path in pages.items():
+                    await page.goto(server.base_url + path)
+                    await expect(page.locator(".chip", has_text="Gold").first).to_be_visible()
+                    await no_overflow(page, f"{name} {locale} {width}")
+                    await page.screenshot(path=SCREENSHOTS / f"{name}-{locale}-{width}.png")
+                await context.close()
