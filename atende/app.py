@@ -26,7 +26,14 @@ from atende.core.problems import install_error_handlers
 from atende.core.ratelimit import LoginRateLimiter
 from atende.core.security import SecretBox
 from atende.core.settings import Settings, get_settings
-from atende.inbox import contact_routes, media_routes
+from atende.inbox import (
+    contact_pages,
+    contact_routes,
+    label_pages,
+    label_routes,
+    list_pages,
+    media_routes,
+)
 from atende.inbox import pages as inbox_pages
 from atende.inbox import routes as inbox_routes
 from atende.inbox.inbound import REPLY_DUE_JOB
@@ -109,7 +116,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app, render_error_page)
     app.router.routes.extend(event_routes(hub))
-    for module in (health, core_routes, inbox_routes, contact_routes, inbox_pages, media_routes):
+    for module in (
+        health,
+        core_routes,
+        inbox_routes,
+        contact_routes,
+        label_routes,
+        # Before the inbox pages: their `/inbox/{conversation_id}` would take `/inbox/side`.
+        list_pages,
+        label_pages,
+        contact_pages,
+        inbox_pages,
+        media_routes,
+    ):
         app.include_router(module.router)
     whatsapp = setup_whatsapp(
         app,
@@ -136,6 +155,7 @@ def _provide_lookups() -> None:
     directory.provide_agent_name(agents_service.agent_name)
     directory.provide_instance_names(whatsapp_service.instance_names)
     directory.provide_agent_of_instance(whatsapp_service.agent_of_instance)
+    directory.provide_instances_of_agent(whatsapp_service.instances_of_agent)
 
 
 def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:

@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 AgentName = Callable[[AsyncSession, int, int], Awaitable[str | None]]
 InstanceNames = Callable[[AsyncSession, int], Awaitable[dict[int, str]]]
 AgentOfInstance = Callable[[AsyncSession, int], Awaitable[int | None]]
+InstancesOfAgent = Callable[[AsyncSession, int, int], Awaitable[list[int]]]
 
 _agent_name: AgentName | None = None
 _instance_names: InstanceNames | None = None
 _agent_of_instance: AgentOfInstance | None = None
+_instances_of_agent: InstancesOfAgent | None = None
 
 
 def provide_agent_name(lookup: AgentName) -> None:
@@ -34,6 +36,18 @@ async def agent_of_instance(session: AsyncSession, *, instance_id: int) -> int |
     if _agent_of_instance is None:
         return None
     return await _agent_of_instance(session, instance_id)
+
+
+def provide_instances_of_agent(lookup: InstancesOfAgent) -> None:
+    global _instances_of_agent  # noqa: PLW0603 - set once, when the app is composed
+    _instances_of_agent = lookup
+
+
+async def instances_of_agent(session: AsyncSession, *, org_id: int, agent_id: int) -> list[int]:
+    """The organisation's numbers that this agent answers."""
+    if _instances_of_agent is None:
+        return []
+    return await _instances_of_agent(session, org_id, agent_id)
 
 
 def provide_instance_names(lookup: InstanceNames) -> None:

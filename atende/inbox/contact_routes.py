@@ -7,10 +7,9 @@ from pydantic import BaseModel, Field
 
 from atende.core.deps import CurrentPrincipal, DbSession
 from atende.core.schemas import MAX_ID, PathId, Strict
-from atende.inbox import contacts, conversations
+from atende.inbox import contacts
 from atende.inbox.contacts import ContactDetail
-from atende.inbox.models import Contact
-from atende.inbox.routes import conversation_out
+from atende.inbox.outputs import contacts_out, conversation_out
 from atende.inbox.schemas import ContactOut, ConversationOut
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"])
@@ -28,27 +27,18 @@ class ContactPage(BaseModel):
 class ContactPatch(Strict):
     name: str | None = Field(default=None, max_length=200)
     opted_out: bool | None = None
+    labels: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        default=None, max_length=50, description="The contact's label ids (replaces them all)."
+    )
 
 
 class AssignIn(Strict):
     assignee_user_id: int | None = Field(ge=1, le=MAX_ID, description="null: nobody.")
 
 
-def contact_out(contact: Contact) -> ContactOut:
-    return ContactOut(
-        id=contact.id,
-        name=contact.name,
-        phone=contact.phone,
-        wa_id=contact.wa_id,
-        is_group=contact.is_group,
-        opted_out=contact.opted_out,
-    )
-
-
-def detail_out(detail: ContactDetail) -> ContactDetailOut:
-    return ContactDetailOut(
-        **contact_out(detail.contact).model_dump(), conversation_id=detail.conversation_id
-    )
+async def detail_out(session: DbSession, detail: ContactDetail) -> ContactDetailOut:
+    (out,) = await contacts_out(session, [detail.contact])
+    return ContactDetailOut(**out.model_dump(), conversation_id=detail.conversation_id)
 
 
 @router.get("/contacts", response_model=ContactPage)
@@ -62,15 +52,15 @@ async def list_contacts(
     rows, next_cursor = await contacts.list_contacts(
         session, org_id=principal.org_id, query=q, before=before, limit=limit
     )
-    return ContactPage(items=[contact_out(row) for row in rows], next_cursor=next_cursor)
+    return ContactPage(items=await contacts_out(session, rows), next_cursor=next_cursor)
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactDetailOut)
 async def get_contact(
     contact_id: PathId, principal: CurrentPrincipal, session: DbSession
 ) -> ContactDetailOut:
-    return detail_out(
-        await contacts.get_contact(session, org_id=principal.org_id, contact_id=contact_id)
+    return await detail_out(
+        session, await contacts.get_contact(session, org_id=principal.org_id, contact_id=contact_id)
     )
 
 
@@ -84,8 +74,9 @@ async def update_contact(
         contact_id=contact_id,
         name=body.name,
         opted_out=body.opted_out,
+        label_ids=body.labels,
     )
-    return detail_out(detail)
+    return await detail_out(session, detail)
 
 
 @router.post("/conversations/{conversation_id}/assign", response_model=ConversationOut)
@@ -99,7 +90,4 @@ async def assign(
         conversation_id=conversation_id,
         user_id=body.assignee_user_id,
     )
-    conversation, contact = await conversations.get_conversation(
-        session, org_id=principal.org_id, conversation_id=conversation_id
-    )
-    return conversation_out(conversation, contact)
+    return await conversation_out(session, org_id=principal.org_id, conversation_id=conversation_id)

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atende.core.accounts import role_in
 from atende.core.errors import InvalidInput, NotFound
+from atende.inbox import labels
 from atende.inbox.models import Contact, Conversation
 from atende.inbox.service import announce_conversation
 
@@ -63,10 +64,16 @@ async def update_contact(
     contact_id: int,
     name: str | None = None,
     opted_out: bool | None = None,
+    label_ids: list[int] | None = None,
 ) -> ContactDetail:
-    """Renames, or records that the person asked not to be contacted (no one can then write
-    to them: operators are refused, the agent stays quiet)."""
+    """Renames, records that the person asked not to be contacted (no one can then write
+    to them: operators are refused, the agent stays quiet), or sets the contact's labels
+    (all checked before anything changes)."""
     detail = await get_contact(session, org_id=org_id, contact_id=contact_id)
+    if label_ids is not None:
+        await labels.set_contact_labels(
+            session, org_id=org_id, contact_id=detail.contact.id, label_ids=label_ids
+        )
     if name is not None:
         detail.contact.name = name.strip()[:200]
     if opted_out is not None:

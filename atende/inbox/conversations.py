@@ -4,15 +4,17 @@ import base64
 import binascii
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atende.core import directory
 from atende.core.errors import Conflict, InvalidInput, NotFound
+from atende.inbox.filters import ConversationFilter, dialect_of
 from atende.inbox.models import Contact, Conversation, Message
 from atende.inbox.service import announce_conversation, queue_outbound
 
 MAX_PAGE = 100
+ALL = ConversationFilter()
 
 
 def _encode_cursor(at: datetime, row_id: int) -> str:
@@ -27,36 +29,41 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput("The cursor is not valid; start from the first page.") from exc
 
 
+def list_query(
+    dialect: str, *, org_id: int, filter_: ConversationFilter, cursor: str | None, limit: int
+) -> Select[Conversation, Contact]:
+    """One page of the list: an index range in list order whatever the filter."""
+    query = (
+        select(Conversation, Contact)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .where(filter_.where(dialect, org_id))
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(limit + 1)
+    )
+    if cursor:
+        at, row_id = _decode_cursor(cursor)
+        # The `<=` bound lets the database start the index range at the cursor.
+        query = query.where(
+            Conversation.last_message_at <= at,
+            or_(Conversation.last_message_at < at, Conversation.id < row_id),
+        )
+    return query
+
+
 async def list_conversations(
     session: AsyncSession,
     *,
     org_id: int,
-    mode: str | None = None,
-    instance_id: int | None = None,
+    filter_: ConversationFilter = ALL,
     cursor: str | None = None,
     limit: int = 30,
 ) -> tuple[list[tuple[Conversation, Contact]], str | None]:
-    """Newest activity first, `limit` at a time; the cursor continues after the last row."""
+    """Newest activity first, `limit` at a time; the cursor continues after the last row
+    (the same order with any filter, so a cursor stays valid while rows change)."""
     limit = max(1, min(limit, MAX_PAGE))
-    query = (
-        select(Conversation, Contact)
-        .join(Contact, Contact.id == Conversation.contact_id)
-        .where(Conversation.org_id == org_id)
-        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-        .limit(limit + 1)
+    query = list_query(
+        dialect_of(session), org_id=org_id, filter_=filter_, cursor=cursor, limit=limit
     )
-    if mode is not None:
-        query = query.where(Conversation.mode == mode)
-    if instance_id is not None:
-        query = query.where(Conversation.instance_id == instance_id)
-    if cursor:
-        at, row_id = _decode_cursor(cursor)
-        query = query.where(
-            or_(
-                Conversation.last_message_at < at,
-                and_(Conversation.last_message_at == at, Conversation.id < row_id),
-            )
-        )
     rows = list((await session.execute(query)).tuples())
     more = len(rows) > limit
     rows = rows[:limit]
@@ -67,6 +74,18 @@ async def list_conversations(
         else None
     )
     return rows, next_cursor
+
+
+async def conversation_matches(
+    session: AsyncSession, *, org_id: int, conversation_id: int, filter_: ConversationFilter
+) -> bool:
+    """Whether the conversation belongs in a list with this filter (for live rows)."""
+    found = await session.scalar(
+        select(Conversation.id).where(
+            Conversation.id == conversation_id, filter_.where(dialect_of(session), org_id)
+        )
+    )
+    return found is not None
 
 
 async def get_conversation(

@@ -39,6 +39,10 @@ class ConversationUpdated(EventPayload):
     unread_count: int
     last_message_preview: str
     last_message_at: str | None
+    # Told when people change the conversation (assignment, labels, mode); null from message
+    # intake, which leaves them as they were.
+    label_ids: list[int] | None = None
+    assignee_user_id: int | None = None
 
 
 @event_schema
@@ -51,3 +55,15 @@ class MessageUpdated(EventPayload):
     conversation_id: int
     media_status: str | None = None
     media_error: str | None = None
+
+
+@event_schema
+class LabelChanged(EventPayload):
+    """A label was created, renamed, recoloured or deleted: open inboxes redraw their chips
+    (one event, however many conversations carry the label)."""
+
+    event_type: ClassVar[str] = "label.changed"
+    label_id: int
+    name: str
+    colour: str
+    deleted: bool = False

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from atende.core.db import Base, UTCDateTime, utcnow
@@ -35,13 +35,25 @@ class Conversation(Base):
     __table_args__ = (
         UniqueConstraint("contact_id"),
         Index("ix_conversations_org_last", "org_id", "last_message_at"),
+        # The list's filters, each in the list's order so that a page reads a few index entries
+        # whatever the filter (a rare mode, one person's or nobody's conversations, unread).
+        Index("ix_conversations_org_mode_last", "org_id", "mode", "last_message_at"),
+        Index("ix_conversations_instance_last", "instance_id", "last_message_at"),
+        Index(
+            "ix_conversations_org_assignee_last", "org_id", "assignee_user_id", "last_message_at"
+        ),
+        Index(
+            "ix_conversations_org_unread_last",
+            "org_id",
+            "last_message_at",
+            sqlite_where=text("unread_count > 0"),
+            postgresql_where=text("unread_count > 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
-    instance_id: Mapped[int] = mapped_column(
-        ForeignKey("instances.id", ondelete="CASCADE"), index=True
-    )
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     mode: Mapped[str] = mapped_column(String(8), default="bot")
     assignee_user_id: Mapped[int | None] = mapped_column(
@@ -82,3 +94,44 @@ class Message(Base):
     )
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Label(Base):
+    """A tag of the organisation's own ("VIP", "Complaint") for conversations and contacts."""
+
+    __tablename__ = "labels"
+    # One "VIP" per organisation however it is typed: `name_key` is the name case-folded.
+    __table_args__ = (UniqueConstraint("org_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(50))
+    name_key: Mapped[str] = mapped_column(String(160))
+    colour: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConversationLabel(Base):
+    __tablename__ = "conversation_labels"
+    # The primary key answers "labels of these conversations"; the index "conversations with
+    # this label" (the list's label filter).
+    __table_args__ = (Index("ix_conversation_labels_label", "label_id", "conversation_id"),)
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    label_id: Mapped[int] = mapped_column(
+        ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ContactLabel(Base):
+    __tablename__ = "contact_labels"
+    __table_args__ = (Index("ix_contact_labels_label", "label_id", "contact_id"),)
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    label_id: Mapped[int] = mapped_column(
+        ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True
+    )

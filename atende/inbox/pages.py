@@ -6,11 +6,8 @@ one message, the header), so nothing is re-rendered wholesale and no scroll posi
 `/inbox/{id}/messages/{message_id}`. Actions go through the inbox's service functions.
 """
 
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from babel.dates import format_date
 from fastapi import APIRouter, Form, Header, Query, Request, Response
@@ -22,101 +19,21 @@ from atende.core.deps import DbSession
 from atende.core.errors import Problem
 from atende.core.schemas import PathId
 from atende.inbox import conversations
-from atende.inbox.models import Contact, Conversation, Message
+from atende.inbox.list_pages import (
+    PageFilters,
+    header_context,
+    list_context,
+    render_header,
+    row_of,
+)
+from atende.inbox.models import Message
 from atende.web.guards import PagePrincipal
 from atende.web.shell import is_htmx, problem_message, shell_of, templates_for
 
 router = APIRouter(include_in_schema=False)
 render = templates_for(Path(__file__).parent / "templates")
 
-MODES = ("bot", "human", "closed")
-LIST_PAGE = 30
 HISTORY_PAGE = 40
-ModeParam = Annotated[str, Query(max_length=10)]
-InstanceParam = Annotated[str, Query(max_length=20)]
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    mode: str | None = None
-    instance_id: int | None = None
-
-    @property
-    def query(self) -> str:
-        """`?mode=…&instance=…` (or nothing) to keep the filters on links."""
-        pairs = {"mode": self.mode or "", "instance": str(self.instance_id or "")}
-        kept = {key: value for key, value in pairs.items() if value}
-        return "?" + urlencode(kept) if kept else ""
-
-    def link(self, **changes: Any) -> str:
-        mode = changes.get("mode", self.mode)
-        instance_id = changes.get("instance_id", self.instance_id)
-        return "/inbox" + Filters(mode, instance_id).query
-
-    def matches(self, conversation: Conversation) -> bool:
-        return (self.mode is None or conversation.mode == self.mode) and (
-            self.instance_id is None or conversation.instance_id == self.instance_id
-        )
-
-
-def filters_of(mode: str, instance: str) -> Filters:
-    """Unknown values mean "all": a stale bookmark still opens the inbox."""
-    return Filters(
-        mode if mode in MODES else None,
-        int(instance) if instance.isdigit() and 0 < int(instance) < 2**63 else None,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    id: int
-    title: str
-    phone: str
-    initials: str
-    hue: int
-    preview: str
-    at: datetime | None
-    mode: str
-    unread: int
-    instance: str
-
-
-def initials(name: str, phone: str | None) -> str:
-    words = [w for w in name.split() if w[:1].isalnum()]
-    if words:
-        return "".join(w[0] for w in words[:2]).upper()
-    return (phone or "#")[-2:]
-
-
-def row_of(conversation: Conversation, contact: Contact, names: dict[int, str]) -> Row:
-    return Row(
-        id=conversation.id,
-        title=contact.name or contact.phone or contact.wa_id,
-        phone=contact.phone or "",
-        initials=initials(contact.name, contact.phone),
-        hue=contact.id % 6,
-        preview=conversation.last_message_preview,
-        at=conversation.last_message_at,
-        mode=conversation.mode,
-        unread=conversation.unread_count,
-        instance=names.get(conversation.instance_id, ""),
-    )
-
-
-async def _list_context(
-    session: DbSession, principal: Principal, filters: Filters, cursor: str | None = None
-) -> dict[str, Any]:
-    names = await conversations.instance_names(session, org_id=principal.org_id)
-    found, next_cursor = await conversations.list_conversations(
-        session,
-        org_id=principal.org_id,
-        mode=filters.mode,
-        instance_id=filters.instance_id,
-        cursor=cursor,
-        limit=LIST_PAGE,
-    )
-    rows = [row_of(c, contact, names) for c, contact in found]
-    return {"rows": rows, "cursor": next_cursor, "filters": filters, "instances": names}
 
 
 def _day_labeller(request: Request) -> Any:
@@ -141,6 +58,7 @@ async def _conversation_context(
     )
     names = await conversations.instance_names(session, org_id=principal.org_id)
     return {
+        **await header_context(session, principal, conversation),
         "conv": conversation,
         "contact": contact,
         "row": row_of(conversation, contact, names),
@@ -156,49 +74,10 @@ async def inbox_page(
     request: Request,
     principal: PagePrincipal,
     session: DbSession,
-    mode: ModeParam = "",
-    instance: InstanceParam = "",
+    filters: PageFilters,
 ) -> Response:
-    filters = filters_of(mode, instance)
-    context = await _list_context(session, principal, filters)
+    context = await list_context(session, principal, filters)
     return render(request, "inbox/inbox.html", conv=None, open_id=None, **context)
-
-
-@router.get("/inbox/list")
-async def list_fragment(
-    *,
-    request: Request,
-    principal: PagePrincipal,
-    session: DbSession,
-    mode: ModeParam = "",
-    instance: InstanceParam = "",
-    cursor: Annotated[str, Query(max_length=200)] = "",
-) -> Response:
-    """More rows (after `cursor`), or the whole list again after a gap in the event stream."""
-    context = await _list_context(session, principal, filters_of(mode, instance), cursor or None)
-    return render(request, "inbox/_rows.html", open_id=None, **context)
-
-
-@router.get("/inbox/rows/{conversation_id}")
-async def row_fragment(
-    *,
-    request: Request,
-    principal: PagePrincipal,
-    session: DbSession,
-    conversation_id: PathId,
-    mode: ModeParam = "",
-    instance: InstanceParam = "",
-) -> Response:
-    """One row of the list; 204 when it no longer matches the filters (the page drops it)."""
-    filters = filters_of(mode, instance)
-    conversation, contact = await conversations.get_conversation(
-        session, org_id=principal.org_id, conversation_id=conversation_id
-    )
-    if not filters.matches(conversation):
-        return Response(status_code=204)
-    names = await conversations.instance_names(session, org_id=principal.org_id)
-    row = row_of(conversation, contact, names)
-    return render(request, "inbox/_row.html", row=row, filters=filters, open_id=None)
 
 
 @router.get("/inbox/empty")
@@ -214,11 +93,9 @@ async def conversation_page(
     principal: PagePrincipal,
     session: DbSession,
     conversation_id: PathId,
-    mode: ModeParam = "",
-    instance: InstanceParam = "",
+    filters: PageFilters,
 ) -> Response:
-    filters = filters_of(mode, instance)
-    context = await _list_context(session, principal, filters)
+    context = await list_context(session, principal, filters)
     context.update(await _conversation_context(request, session, principal, conversation_id))
     return render(request, "inbox/inbox.html", open_id=conversation_id, **context)
 
@@ -242,12 +119,7 @@ async def header_fragment(
 async def _header(
     request: Request, session: DbSession, principal: Principal, conversation_id: int
 ) -> Response:
-    conversation, contact = await conversations.get_conversation(
-        session, org_id=principal.org_id, conversation_id=conversation_id
-    )
-    names = await conversations.instance_names(session, org_id=principal.org_id)
-    row = row_of(conversation, contact, names)
-    return render(request, "inbox/_header.html", conv=conversation, contact=contact, row=row)
+    return await render_header(request, session, principal, conversation_id)
 
 
 @router.get("/inbox/{conversation_id}/messages")

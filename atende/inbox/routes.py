@@ -7,12 +7,13 @@ from fastapi import APIRouter, File, Form, Header, Query, Request, Response, Upl
 
 from atende.core import idempotency
 from atende.core.deps import CurrentPrincipal, DbSession
-from atende.core.schemas import PathId
+from atende.core.schemas import MAX_ID, PathId
 from atende.core.settings import Settings
-from atende.inbox import attachments, conversations, search
-from atende.inbox.models import Contact, Conversation, Message
+from atende.inbox import attachments, conversations
+from atende.inbox.filters import resolve_filter
+from atende.inbox.models import Message
+from atende.inbox.outputs import conversation_out, conversations_out
 from atende.inbox.schemas import (
-    ContactOut,
     ConversationOut,
     ConversationPage,
     MessageOut,
@@ -24,31 +25,22 @@ from atende.inbox.schemas import (
 router = APIRouter(prefix="/api/v1/conversations", tags=["inbox"])
 
 
-def conversation_out(conversation: Conversation, contact: Contact) -> ConversationOut:
-    return ConversationOut(
-        id=conversation.id,
-        instance_id=conversation.instance_id,
-        mode=conversation.mode,
-        assignee_user_id=conversation.assignee_user_id,
-        unread_count=conversation.unread_count,
-        last_message_at=conversation.last_message_at,
-        last_message_preview=conversation.last_message_preview,
-        contact=ContactOut(
-            id=contact.id,
-            name=contact.name,
-            phone=contact.phone,
-            wa_id=contact.wa_id,
-            is_group=contact.is_group,
-            opted_out=contact.opted_out,
-        ),
-    )
-
-
 def message_out(message: Message) -> MessageOut:
     out = MessageOut.model_validate(message)
     if out.status == "sending":  # internal step of the sender; still queued for people
         out.status = "queued"
     return out
+
+
+AssigneeParam = Annotated[
+    str | None,
+    Query(
+        max_length=20,
+        pattern=r"^(none|[1-9][0-9]*)$",
+        description="A member's user id, or `none` for unassigned conversations.",
+    ),
+]
+IdParam = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 @router.get("", response_model=ConversationPage)
@@ -57,41 +49,44 @@ async def list_conversations(
     principal: CurrentPrincipal,
     session: DbSession,
     mode: Mode | None = None,
-    instance_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    instance_id: IdParam = None,
+    agent_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Conversations on the numbers it answers.")
+    ] = None,
+    label_id: IdParam = None,
+    assignee: AssigneeParam = None,
+    mine: Annotated[bool, Query(description="Assigned to the caller (not for API keys).")] = False,
+    unread: Annotated[bool, Query(description="Only those with unread messages.")] = False,
+    q: Annotated[str | None, Query(max_length=200, description="Words in the messages.")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 30,
-    q: Annotated[str | None, Query(max_length=200, description="Words in the messages.")] = None,
 ) -> ConversationPage:
-    """Newest activity first (keyset `cursor`); with `q`, the conversations whose messages
-    contain every word (accents and case ignored), latest match first, one page."""
-    if q is not None and q.strip():
-        found = await search.search_conversations(
-            session, org_id=principal.org_id, query=q, limit=limit
-        )
-        return ConversationPage(
-            items=[conversation_out(c, contact) for c, contact in found], next_cursor=None
-        )
-    rows, next_cursor = await conversations.list_conversations(
+    """Newest activity first (keyset `cursor`), with every filter given combined; `q` keeps
+    the conversations whose messages contain every word (accents and case ignored)."""
+    filter_ = await resolve_filter(
         session,
         org_id=principal.org_id,
+        user_id=principal.user_id,
         mode=mode,
         instance_id=instance_id,
-        cursor=cursor,
-        limit=limit,
+        agent_id=agent_id,
+        label_id=label_id,
+        assignee=assignee,
+        mine=mine,
+        unread=unread,
+        q=q,
     )
-    return ConversationPage(
-        items=[conversation_out(c, contact) for c, contact in rows], next_cursor=next_cursor
+    rows, next_cursor = await conversations.list_conversations(
+        session, org_id=principal.org_id, filter_=filter_, cursor=cursor, limit=limit
     )
+    return ConversationPage(items=await conversations_out(session, rows), next_cursor=next_cursor)
 
 
 @router.get("/{conversation_id}", response_model=ConversationOut)
 async def get_conversation(
     conversation_id: PathId, principal: CurrentPrincipal, session: DbSession
 ) -> ConversationOut:
-    conversation, contact = await conversations.get_conversation(
-        session, org_id=principal.org_id, conversation_id=conversation_id
-    )
-    return conversation_out(conversation, contact)
+    return await conversation_out(session, org_id=principal.org_id, conversation_id=conversation_id)
 
 
 @router.get("/{conversation_id}/messages", response_model=MessagePage)
@@ -182,13 +177,10 @@ async def send_attachment(
 async def _set_mode(
     conversation_id: int, principal: CurrentPrincipal, session: DbSession, mode: str
 ) -> ConversationOut:
-    conversation = await conversations.set_mode(
+    await conversations.set_mode(
         session, org_id=principal.org_id, conversation_id=conversation_id, mode=mode
     )
-    _c, contact = await conversations.get_conversation(
-        session, org_id=principal.org_id, conversation_id=conversation.id
-    )
-    return conversation_out(conversation, contact)
+    return await conversation_out(session, org_id=principal.org_id, conversation_id=conversation_id)
 
 
 @router.post("/{conversation_id}/takeover", response_model=ConversationOut)

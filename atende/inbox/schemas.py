@@ -8,6 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from atende.core.schemas import Strict
 
 Mode = Literal["bot", "human", "closed"]
+Colour = Literal["grey", "red", "orange", "yellow", "green", "teal", "blue", "purple"]
+
+
+class LabelOut(BaseModel):
+    id: int
+    name: str
+    colour: Colour
 
 
 class ContactOut(BaseModel):
@@ -17,6 +24,7 @@ class ContactOut(BaseModel):
     wa_id: str
     is_group: bool
     opted_out: bool
+    labels: list[LabelOut]
 
 
 class ConversationOut(BaseModel):
@@ -27,6 +35,7 @@ class ConversationOut(BaseModel):
     unread_count: int
     last_message_at: datetime | None
     last_message_preview: str
+    labels: list[LabelOut]
     contact: ContactOut
 
 

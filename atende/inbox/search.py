@@ -10,11 +10,10 @@ import re
 import unicodedata
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, func, literal_column, select, text
 from sqlalchemy.sql.elements import ColumnClause
 
-from atende.inbox.models import Contact, Conversation, Message
+from atende.inbox.models import Message
 
 MAX_TERMS = 8
 _WORD = re.compile(r"\w+")
@@ -37,14 +36,12 @@ def terms_of(query: str) -> list[str]:
     return unique[:MAX_TERMS]
 
 
-async def search_conversations(
-    session: AsyncSession, *, org_id: int, query: str, limit: int = 30
-) -> list[tuple[Conversation, Contact]]:
-    """Conversations with a message matching every word, latest match first."""
+def matching_conversations(dialect: str, *, org_id: int, query: str) -> Select[Any] | None:
+    """The ids of the organisation's conversations with a message matching every word (to
+    use as `Conversation.id IN (…)`); None when the query has no words at all."""
     terms = terms_of(query)
     if not terms:
-        return []
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        return None
     if dialect == "postgresql":
         tsquery = " & ".join(f"{term}:*" for term in terms)
         matching = select(Message.id).where(PG_VECTOR.op("@@")(func.to_tsquery("simple", tsquery)))
@@ -55,18 +52,4 @@ async def search_conversations(
             .select_from(text("fts_messages"))
             .where(text("fts_messages MATCH :fts").bindparams(fts=fts))
         )
-    latest = (
-        select(Message.conversation_id, func.max(Message.id).label("last_match"))
-        .where(Message.org_id == org_id, Message.id.in_(matching))
-        .group_by(Message.conversation_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(Conversation, Contact)
-        .join(latest, latest.c.conversation_id == Conversation.id)
-        .join(Contact, Contact.id == Conversation.contact_id)
-        .where(Conversation.org_id == org_id)
-        .order_by(latest.c.last_match.desc())
-        .limit(limit)
-    )
-    return [(conversation, contact) for conversation, contact in rows.tuples()]
+    return select(Message.conversation_id).where(Message.org_id == org_id, Message.id.in_(matching))

@@ -25,7 +25,7 @@ from atende.inbox.inbound import (
     inbound_steps,
     preview_of,
 )
-from atende.inbox.models import Contact, Conversation, Message
+from atende.inbox.models import Contact, Conversation, ConversationLabel, Message
 from atende.inbox.phones import contact_key
 
 __all__ = ["InboundInput", "StoredMessage"]  # part of this module's public interface
@@ -53,6 +53,11 @@ class OutboundToSend:
 
 
 async def announce_conversation(session: AsyncSession, conversation: Conversation) -> None:
+    label_ids = await session.scalars(
+        select(ConversationLabel.label_id)
+        .where(ConversationLabel.conversation_id == conversation.id)
+        .order_by(ConversationLabel.label_id)
+    )
     await record_event(
         session,
         org_id=conversation.org_id,
@@ -66,6 +71,8 @@ async def announce_conversation(session: AsyncSession, conversation: Conversatio
             last_message_at=(
                 conversation.last_message_at.isoformat() if conversation.last_message_at else None
             ),
+            assignee_user_id=conversation.assignee_user_id,
+            label_ids=list(label_ids),
         ),
     )
 

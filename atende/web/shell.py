@@ -43,6 +43,7 @@ class NavItem:
 NAVIGATION = (
     NavItem("/dashboard", "nav.dashboard", "home"),
     NavItem("/inbox", "nav.inbox", "inbox"),
+    NavItem("/contacts", "nav.contacts", "person"),
     NavItem("/agents", "nav.agents", "bot"),
     NavItem("/instances", "nav.instances", "phone"),
     NavItem("/sandbox", "nav.sandbox", "sandbox"),

@@ -219,6 +219,16 @@ async def instance_names(session: AsyncSession, org_id: int) -> dict[int, str]:
     return {int(row_id): str(name) for row_id, name in rows.tuples()}
 
 
+async def instances_of_agent(session: AsyncSession, org_id: int, agent_id: int) -> list[int]:
+    """For other modules, through `core.directory`: the numbers this agent answers."""
+    rows = await session.scalars(
+        select(Instance.id)
+        .where(Instance.org_id == org_id, Instance.agent_id == agent_id)
+        .order_by(Instance.id)
+    )
+    return [int(row_id) for row_id in rows]
+
+
 async def agent_of_instance(session: AsyncSession, instance_id: int) -> int | None:
     """For other modules, through `core.directory`: the agent that answers this number."""
     agent_id = await session.scalar(select(Instance.agent_id).where(Instance.id == instance_id))

@@ -37,6 +37,7 @@ How to register a new module's routes (the walk fails loudly until you do):
 """
 
 import json
+import secrets
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -83,7 +84,16 @@ PARAMS: dict[tuple[str, str], str] = {
             "/api/v1/conversations/{conversation_id}/attachments",
             "/api/v1/conversations/{conversation_id}/assign",
             "/api/v1/conversations/{conversation_id}/llm-calls",
+            "/api/v1/conversations/{conversation_id}/labels",
         )
+    },
+    ("/api/v1/labels/{label_id}", "label_id"): "label",
+    **{
+        (
+            "/api/v1/conversations/{conversation_id}/labels/{label_id}",
+            param,
+        ): "labelled_conversation"
+        for param in ("conversation_id", "label_id")
     },
     ("/api/v1/messages/{message_id}/media", "message_id"): "message_with_media",
     **{
@@ -114,6 +124,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"text": "hello"},
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): {"assignee_user_id": None},
     ("PATCH", "/api/v1/contacts/{contact_id}"): {"name": "Renamed"},
+    # A's control call names a label A does not have: 422, which is not the 404 B must get.
+    ("POST", "/api/v1/conversations/{conversation_id}/labels"): {"name": "No such label"},
+    ("PATCH", "/api/v1/labels/{label_id}"): {"colour": "red"},
     ("PATCH", "/api/v1/agents/{agent_id}"): {"name": "Renamed"},
     ("POST", "/api/v1/agents/{agent_id}/knowledge"): {"kind": "text", "title": "T", "text": "x"},
     ("POST", "/api/v1/agents/{agent_id}/test"): {"text": "hello"},
@@ -209,7 +222,28 @@ async def create_contact(owner: Tenant, base_url: str) -> str:
     return str(conversation.json()["contact"]["id"])
 
 
+async def create_label(owner: Tenant, base_url: str) -> str:
+    response = await owner.client.post(
+        "/api/v1/labels", json={"name": f"A's {secrets.token_hex(4)}"}
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def create_labelled_conversation(owner: Tenant, base_url: str) -> dict[str, str]:
+    """A conversation of A with one of A's labels on it (a route takes both ids)."""
+    conversation_id = await create_conversation(owner, base_url)
+    label_id = await create_label(owner, base_url)
+    response = await owner.client.post(
+        f"/api/v1/conversations/{conversation_id}/labels", json={"label_id": int(label_id)}
+    )
+    assert response.status_code == 200, response.text
+    return {"conversation_id": conversation_id, "label_id": label_id}
+
+
 CREATORS: dict[str, Creator] = {
+    "label": create_label,
+    "labelled_conversation": create_labelled_conversation,
     "contact": create_contact,
     "agent": create_agent,
     "agent_with_knowledge": create_agent_with_knowledge,

@@ -11,7 +11,7 @@
     var c = document.querySelector("#pane [data-conversation]");
     return c ? c.getAttribute("data-conversation") : null;
   }
-  function filters() { var i = $("inbox"); return i ? i.getAttribute("data-filters") || "" : ""; }
+  function filters() { var i = $("inbox-side"); return i ? i.getAttribute("data-filters") || "" : ""; }
   function csrf() {
     try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRF-Token"]; } catch (e) { return ""; }
   }
@@ -81,25 +81,43 @@
       if (html && cid === openId() && !(created && $("msg-" + mid))) putMessage(html, mid);
     });
   }
+  // A header an action swapped in while a refresh was on its way is newer than that refresh.
+  var headActions = 0;
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "conv-head") headActions++;
+  });
   function header(cid) {
+    var before = headActions;
     fragment("/inbox/" + cid + "/header").then(function (html) {
       var head = $("conv-head");
-      if (html && head && cid === openId()) swap(head, html, "outerHTML");
+      if (html && head && cid === openId() && before === headActions) swap(head, html, "outerHTML");
     });
+  }
+  // Intake events leave labels and assignee out (null); people's changes carry them.
+  function headerChanged(head, d) {
+    if (head.getAttribute("data-mode") !== d.mode) return true;
+    if (!Array.isArray(d.label_ids)) return false;
+    return head.getAttribute("data-labels") !== d.label_ids.slice().sort(function (a, b) { return a - b; }).join(",") ||
+      head.getAttribute("data-assignee") !== (d.assignee_user_id == null ? "" : String(d.assignee_user_id));
   }
   function seen(cid) {
     fetch("/inbox/" + cid + "/seen", { method: "POST", headers: { "X-CSRF-Token": csrf() }, credentials: "same-origin" });
   }
 
-  function resync() {
-    if (!$("inbox")) return;
+  // A label renamed, recoloured or deleted: the chips on the list and in the header.
+  function relist() {
     fragment("/inbox/list" + filters()).then(function (html) {
       var list = $("conv-list");
       if (html !== null && list) { swap(list, html, "innerHTML"); markOpen(); }
     });
     var cid = openId();
+    if (cid) header(cid);
+  }
+  function resync() {
+    if (!$("inbox")) return;
+    relist();
+    var cid = openId();
     if (!cid) return;
-    header(cid);
     fragment("/inbox/" + cid + "/messages").then(function (html) {
       var thread = $("thread");
       if (html === null || !thread || cid !== openId()) return;
@@ -114,13 +132,14 @@
     var m = event.detail;
     if (!(event.target instanceof Element) || !event.target.matches("[data-inbox-live]") || !m) return;
     if (m.type === "reset") return resync();
+    if (m.type === "label.changed") return relist();
     var d;
     try { d = JSON.parse(m.data).data || {}; } catch (e) { return; }
     var cid = String(d.conversation_id);
     if (m.type === "conversation.updated") {
       fragment("/inbox/rows/" + cid + filters()).then(function (html) { placeRow(cid, html); });
       var head = $("conv-head");
-      if (cid === openId() && head && head.getAttribute("data-mode") !== d.mode) header(cid);
+      if (cid === openId() && head && headerChanged(head, d)) header(cid);
       if (cid === openId() && d.unread_count > 0) seen(cid);
     } else if (m.type === "message.created") message(cid, String(d.message_id), true);
     else if (m.type === "message.status") message(cid, String(d.message_id), false);
@@ -256,7 +275,9 @@
       if (back) { event.preventDefault(); back.click(); }
       return;
     }
-    if ((event.key !== "j" && event.key !== "k") || el.closest("input, textarea, select, [contenteditable]")) return;
+    if (el.closest("input, textarea, select, [contenteditable]")) return;
+    if (event.key === "/" && $("f-q")) { event.preventDefault(); $("f-q").focus(); return; }  // search
+    if (event.key !== "j" && event.key !== "k") return;
     var links = Array.prototype.slice.call(document.querySelectorAll("#conv-list .conv-row > a"));
     if (!links.length) return;
     var at = links.indexOf(document.activeElement);
