@@ -11,6 +11,7 @@ from atende import __version__
 from atende.agents import pages as agent_pages
 from atende.agents import routes as agent_routes
 from atende.agents import service as agents_service
+from atende.agents import why_pages
 from atende.agents.pipeline import ReplyPipeline
 from atende.core import directory, health
 from atende.core import routes as core_routes
@@ -25,7 +26,7 @@ from atende.core.problems import install_error_handlers
 from atende.core.ratelimit import LoginRateLimiter
 from atende.core.security import SecretBox
 from atende.core.settings import Settings, get_settings
-from atende.inbox import contact_routes, media_routes
+from atende.inbox import canned_pages, contact_routes, media_routes, note_pages, view_routes
 from atende.inbox import pages as inbox_pages
 from atende.inbox import routes as inbox_routes
 from atende.inbox.inbound import REPLY_DUE_JOB
@@ -106,7 +107,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app, render_error_page)
     app.router.routes.extend(event_routes(hub))
-    for module in (health, core_routes, inbox_routes, contact_routes, inbox_pages, media_routes):
+    for module in (
+        health,
+        core_routes,
+        inbox_routes,
+        view_routes,
+        contact_routes,
+        note_pages,  # before the inbox page's `/inbox/{conversation_id}`
+        canned_pages,
+        inbox_pages,
+        media_routes,
+    ):
         app.include_router(module.router)
     whatsapp = setup_whatsapp(
         app,
@@ -116,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs=jobs,
         inbound_writer=inbound_writer,
     )
-    for agents_router in (agent_routes.router, agent_pages.router):
+    for agents_router in (agent_routes.router, agent_pages.router, why_pages.router):
         app.include_router(agents_router)
     _register_jobs(jobs, database, app.state.secret_box, settings)
     setup_web(app, settings)

@@ -51,3 +51,14 @@ class MessageUpdated(EventPayload):
     conversation_id: int
     media_status: str | None = None
     media_error: str | None = None
+
+
+@event_schema
+class NoteCreated(EventPayload):
+    """An operator wrote an internal note (people only; never sent to the customer)."""
+
+    event_type: ClassVar[str] = "note.created"
+    note_id: int
+    conversation_id: int
+    author_user_id: int | None
+    at: str

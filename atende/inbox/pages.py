@@ -12,16 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from babel.dates import format_date
 from fastapi import APIRouter, Form, Header, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
-from atende.core import accounts, idempotency
+from atende.core import idempotency
 from atende.core.access import Principal
 from atende.core.deps import DbSession
 from atende.core.errors import Problem
 from atende.core.schemas import PathId
-from atende.inbox import conversations
+from atende.inbox import conversations, thread, timeline
 from atende.inbox.models import Contact, Conversation, Message
 from atende.web.guards import PagePrincipal
 from atende.web.shell import is_htmx, problem_message, shell_of, templates_for
@@ -119,35 +118,23 @@ async def _list_context(
     return {"rows": rows, "cursor": next_cursor, "filters": filters, "instances": names}
 
 
-def _day_labeller(request: Request) -> Any:
-    """Days of the history in the reader's language (the page regroups them in local time)."""
-    locale = shell_of(request).translator(request).locale
-    return lambda at: format_date(at, "medium", locale=locale)
-
-
-async def _senders(session: DbSession, principal: Principal) -> dict[int, str]:
-    members = await accounts.list_members(session, org_id=principal.org_id)
-    return {m.user_id: m.name for m in members}
-
-
 async def _conversation_context(
     request: Request, session: DbSession, principal: Principal, conversation_id: int
 ) -> dict[str, Any]:
     conversation, contact = await conversations.get_conversation(
         session, org_id=principal.org_id, conversation_id=conversation_id
     )
-    history, older = await conversations.list_messages(
-        session, org_id=principal.org_id, conversation_id=conversation_id, limit=HISTORY_PAGE
+    page = await timeline.history_page(
+        session, principal, conversation_id, limit=HISTORY_PAGE, mark_unread=True
     )
     names = await conversations.instance_names(session, org_id=principal.org_id)
     return {
         "conv": conversation,
         "contact": contact,
         "row": row_of(conversation, contact, names),
-        "messages": history[::-1],
-        "older": older,
-        "senders": await _senders(session, principal),
-        "day": _day_labeller(request),
+        "senders": await timeline.senders(session, principal),
+        "day": timeline.day_labeller(request),
+        **page.context(),
     }
 
 
@@ -259,21 +246,16 @@ async def older_fragment(
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
     """Older history, oldest first, with the button for the page before it."""
-    history, older = await conversations.list_messages(
-        session,
-        org_id=principal.org_id,
-        conversation_id=conversation_id,
-        before=before,
-        limit=HISTORY_PAGE,
+    page = await timeline.history_page(
+        session, principal, conversation_id, before=before, limit=HISTORY_PAGE
     )
     return render(
         request,
         "inbox/_history.html",
         conv_id=conversation_id,
-        messages=history[::-1],
-        older=older,
-        senders=await _senders(session, principal),
-        day=_day_labeller(request),
+        senders=await timeline.senders(session, principal),
+        day=timeline.day_labeller(request),
+        **page.context(),
     )
 
 
@@ -295,8 +277,14 @@ async def message_fragment(
 async def _bubble(
     request: Request, session: DbSession, principal: Principal, message: Message
 ) -> Response:
-    senders = await _senders(session, principal)
-    return render(request, "inbox/_message.html", m=message, senders=senders)
+    quoted = await thread.quoted_messages(
+        session,
+        org_id=principal.org_id,
+        conversation_id=message.conversation_id,
+        messages=[message],
+    )
+    senders = await timeline.senders(session, principal)
+    return render(request, "inbox/_message.html", m=message, senders=senders, quoted=quoted)
 
 
 @router.post("/inbox/{conversation_id}/messages")
@@ -385,10 +373,3 @@ async def close(
     request: Request, principal: PagePrincipal, session: DbSession, conversation_id: PathId
 ) -> Response:
     return await _set_mode(request, session, principal, conversation_id, "closed")
-
-
-@router.post("/inbox/{conversation_id}/seen")
-async def seen(principal: PagePrincipal, session: DbSession, conversation_id: PathId) -> Response:
-    """The conversation is open on someone's screen: nothing in it is unread any more."""
-    await conversations.mark_seen(session, org_id=principal.org_id, conversation_id=conversation_id)
-    return HTMLResponse(status_code=204)
