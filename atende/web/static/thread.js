@@ -101,19 +101,22 @@
     $("reply-text").setAttribute("aria-activedescendant", all[next].id);
     all[next].scrollIntoView({ block: "nearest" });
   }
+  var asked = 0;
   document.addEventListener("input", function (event) {
     var field = event.target;
     if (!(field instanceof HTMLTextAreaElement) || !field.matches("[data-canned]")) return;
-    var typed = /^\/([\w-]{0,32})$/.exec(field.value);
+    var typed = /^\/([\w-]{0,32})$/.exec(field.value), n = ++asked;
     if (!typed) return closeMenu();
-    htmx.ajax("GET", "/inbox/canned/suggest?q=" + encodeURIComponent(typed[1]), { target: "#canned-menu", swap: "innerHTML" })
-      .then(function () {
-        var m = menu();
-        if (!m || !/^\/[\w-]*$/.test(field.value)) return closeMenu();
-        m.hidden = false;
-        var first = options()[0];
-        if (first) field.setAttribute("aria-activedescendant", first.id);
-      });
+    get("/inbox/canned/suggest?q=" + encodeURIComponent(typed[1])).then(function (text) {
+      var m = menu();
+      if (n !== asked || !m || text === null) return;  // a later keystroke asked again
+      var chosen = m.querySelector("[aria-selected=true]"), keep = chosen && chosen.id;
+      htmx.swap(m, text, { swapStyle: "innerHTML", swapDelay: 0, settleDelay: 0 });
+      m.hidden = false;
+      var all = options(), at = Math.max(0, all.findIndex(function (o) { return o.id === keep; }));
+      all.forEach(function (o, i) { o.setAttribute("aria-selected", i === at ? "true" : "false"); });
+      if (all[at]) field.setAttribute("aria-activedescendant", all[at].id);
+    });
   });
   // Capture: while the menu is open, Enter / Tab pick a reply instead of sending.
   document.addEventListener("keydown", function (event) {
