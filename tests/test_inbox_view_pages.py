@@ -4,9 +4,10 @@ and canned replies (settings page and composer suggestions)."""
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from atende.agents.models import LlmCall
+from atende.inbox import thread
 from atende.inbox.models import Message
 from tests.support.crossorg import fail_message
 from tests.support.direct_db import direct_session
@@ -254,3 +255,47 @@ async def test_canned_replies_settings_and_composer(server: Server, tenant: Tena
     assert 'action="/settings/canned-replies"' not in seen.text
     refused = await operator.post("/settings/canned-replies", data={"shortcut": "x", "text": "y"})
     assert refused.status_code == 403
+
+
+async def test_quoted_messages_are_read_in_one_query(server: Server, tenant: Tenant) -> None:
+    _instance, conversation_id = await conversation_with_customer(tenant)
+    async with direct_session(server.database_url) as session:
+        first = await session.scalar(
+            select(Message).where(Message.conversation_id == conversation_id)
+        )
+        assert first is not None
+        common = {
+            "org_id": first.org_id,
+            "instance_id": first.instance_id,
+            "conversation_id": conversation_id,
+            "direction": "in",
+            "author": "contact",
+            "type": "text",
+            "status": "delivered",
+        }
+        quoted = [Message(**common, text=f"q{i}", provider_message_id=f"q{i}") for i in range(5)]
+        replies = [
+            Message(
+                **common, text=f"r{i}", provider_message_id=f"r{i}", reply_to_provider_id=f"q{i}"
+            )
+            for i in range(5)
+        ]
+        for i, reply in enumerate(replies):
+            reply.reply_to_provider_id = f"q{i}"
+        session.add_all(quoted + replies)
+        await session.flush()
+        statements: list[str] = []
+
+        def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            statements.append(statement)
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            found = await thread.quoted_messages(
+                session, org_id=first.org_id, conversation_id=conversation_id, messages=replies
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    assert {pid: q.text for pid, q in found.items()} == {f"q{i}": f"q{i}" for i in range(5)}

@@ -39,7 +39,7 @@ async def quoted_messages(
             Message.provider_message_id.in_(wanted),
         )
     )
-    return {pid: Quoted(author, type_, text) for pid, author, type_, text in rows.tuples() if pid}
+    return {pid: Quoted(author, type_, text) for pid, author, type_, text in rows if pid}
 
 
 async def last_read(session: AsyncSession, *, user_id: int, conversation_id: int) -> int | None:

@@ -96,5 +96,17 @@ async def test_notes_canned_replies_and_why(server: Server, tenant: Tenant) -> N
         await pt_page.get_by_role("button", name="Por que o agente disse isso?").click()
         await expect(pt_page.locator("#why-panel")).to_contain_text("Trechos de conhecimento")
         await pt_page.screenshot(path=SCREENSHOTS / "conversation-why-pt_BR-1280.png")
-        for context in (mine, theirs, portuguese):
+        # On a phone the conversation is full screen and the panel covers it whole.
+        phone = await signed_in_context(browser, server.base_url, tenant, 360)
+        small = await phone.new_page()
+        await open_live(small, url)
+        await expect(small.locator("#thread .msg.note")).to_be_visible()
+        await expect(small.locator("#reply-text")).to_be_visible()
+        await small.screenshot(path=SCREENSHOTS / "conversation-note-en-360.png")
+        await small.get_by_role("button", name="Why did the agent say this?").click()
+        await expect(small.locator("#why-panel")).to_contain_text("gpt-4o-mini")
+        await small.screenshot(path=SCREENSHOTS / "conversation-why-en-360.png")
+        await small.locator("#why-panel").get_by_role("button", name="Close").click()
+        await expect(small.locator("#why-panel")).to_be_hidden()
+        for context in (mine, theirs, portuguese, phone):
             await context.close()
