@@ -1,13 +1,15 @@
-"""In a real browser: an internal note written in one inbox appears live in a colleague's,
-marked as a note; `/` + letters in the composer offers the canned replies and Enter inserts
-the chosen one; the robot on an agent's message opens "why" (model, tokens, passages) and Esc
-closes it. Screenshots of the conversation with a note and the panel, in both languages."""
+"""In a real browser: a failed message is sent again from its bubble; an internal note
+written in one inbox appears live in a colleague's, marked as a note; `/` + letters in the
+composer offers the canned replies and Enter inserts the chosen one; the robot on an agent's
+message opens "why" (model, tokens, passages) and Esc closes it. Screenshots in both
+languages, and at 360 px."""
 
 import pytest
 from playwright.async_api import expect
 
 from tests.browser.support import SCREENSHOTS, chromium
 from tests.browser.test_inbox_live import open_live, signed_in_context
+from tests.support.crossorg import fail_message
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.server import Server
 from tests.support.tenants import Tenant
@@ -34,6 +36,11 @@ async def test_notes_canned_replies_and_why(server: Server, tenant: Tenant) -> N
             "/api/v1/canned-replies", json={"shortcut": shortcut, "text": text}
         )
         assert made.status_code == 201
+    sent = await tenant.client.post(
+        f"/api/v1/conversations/{conversation_id}/messages", json={"text": "Vai falhar"}
+    )
+    failed_id = sent.json()["id"]
+    await fail_message(server.database_url, tenant, conversation_id, failed_id)
     url = f"{server.base_url}/inbox/{conversation_id}"
     async with chromium() as browser:
         mine = await signed_in_context(browser, server.base_url, tenant, 1280)
@@ -44,6 +51,13 @@ async def test_notes_canned_replies_and_why(server: Server, tenant: Tenant) -> N
         for p in (page, colleague):
             p.on("pageerror", lambda error: errors.append(str(error)))
             await open_live(p, url)
+
+        # A failed message says why and is sent again from its bubble (once).
+        failed = page.locator(f"#msg-{failed_id}")
+        await expect(failed).to_contain_text("The provider refused it.")
+        await failed.get_by_role("button", name="Send again").click()
+        await expect(failed).to_have_attribute("data-status", "sent", timeout=LIVE)
+        await expect(failed.get_by_role("button", name="Send again")).to_have_count(0)
 
         # An internal note, live on the colleague's screen, never a message.
         composer = page.locator("#reply-text")
@@ -75,7 +89,8 @@ async def test_notes_canned_replies_and_why(server: Server, tenant: Tenant) -> N
         await menu.get_by_role("option").click()
         await expect(composer).to_have_value("Entrega em 2 dias.")
         history = await tenant.client.get(f"/api/v1/conversations/{conversation_id}/messages")
-        assert all(m["author"] != "operator" for m in history.json()["items"])  # nothing sent
+        operator = [m["text"] for m in history.json()["items"] if m["author"] == "operator"]
+        assert operator == ["Vai falhar"]  # the canned text was inserted, not sent
 
         # Why did the agent say this?
         await page.get_by_role("button", name="Why did the agent say this?").click()

@@ -1,6 +1,7 @@
 // The open conversation beyond messages: internal notes (the composer's note mode, and
-// `note.created` from colleagues), `/` canned replies, the "why" panel, "send again", and the
-// "new messages" marker. Kept apart from inbox.js, which owns the list and the message flow.
+// `note.created` from colleagues), media that finished downloading (`message.updated`), `/`
+// canned replies, the "why" panel, "send again", and the "new messages" marker. Kept apart
+// from inbox.js, which owns the list and the message flow.
 (function () {
   "use strict";
   function $(id) { return document.getElementById(id); }
@@ -69,12 +70,19 @@
   }, true);
   document.addEventListener("htmx:sseMessage", function (event) {
     var m = event.detail;
-    if (!(event.target instanceof Element) || !event.target.matches("[data-thread-live]") || !m || m.type !== "note.created") return;
+    if (!(event.target instanceof Element) || !event.target.matches("[data-thread-live]") || !m) return;
     var d;
     try { d = JSON.parse(m.data).data || {}; } catch (e) { return; }
     var cid = String(d.conversation_id);
-    if (cid !== openId() || $("note-" + d.note_id)) return;
-    get("/inbox/" + cid + "/notes/" + d.note_id).then(function (text) { if (cid === openId()) putNote(text, false); });
+    if (cid !== openId()) return;
+    if (m.type === "note.created" && !$("note-" + d.note_id)) {
+      get("/inbox/" + cid + "/notes/" + d.note_id).then(function (text) { if (cid === openId()) putNote(text, false); });
+    } else if (m.type === "message.updated" && $("msg-" + d.message_id)) {  // its media arrived (or failed)
+      get("/inbox/" + cid + "/messages/" + d.message_id).then(function (text) {
+        var old = $("msg-" + d.message_id);
+        if (text && old) htmx.swap(old, text, { swapStyle: "outerHTML", swapDelay: 0, settleDelay: 0 });
+      });
+    }
   });
 
   // --- canned replies: "/" + letters in the composer ------------------------------------------
