@@ -11,6 +11,7 @@ from atende import __version__
 from atende.agents import pages as agent_pages
 from atende.agents import routes as agent_routes
 from atende.agents import service as agents_service
+from atende.agents import why_pages
 from atende.agents.brains.http_pool import close_shared_http_client
 from atende.agents.pipeline import ReplyPipeline
 from atende.core import directory, health
@@ -27,12 +28,15 @@ from atende.core.ratelimit import LoginRateLimiter
 from atende.core.security import SecretBox
 from atende.core.settings import Settings, get_settings
 from atende.inbox import (
+    canned_pages,
     contact_pages,
     contact_routes,
     label_pages,
     label_routes,
     list_pages,
     media_routes,
+    note_pages,
+    view_routes,
 )
 from atende.inbox import pages as inbox_pages
 from atende.inbox import routes as inbox_routes
@@ -120,12 +124,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health,
         core_routes,
         inbox_routes,
+        view_routes,
         contact_routes,
         label_routes,
-        # Before the inbox pages: their `/inbox/{conversation_id}` would take `/inbox/side`.
+        # Before the inbox pages: their `/inbox/{conversation_id}` would take these paths.
         list_pages,
         label_pages,
         contact_pages,
+        note_pages,
+        canned_pages,
         inbox_pages,
         media_routes,
     ):
@@ -138,7 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs=jobs,
         inbound_writer=inbound_writer,
     )
-    for agents_router in (agent_routes.router, agent_pages.router):
+    for agents_router in (agent_routes.router, agent_pages.router, why_pages.router):
         app.include_router(agents_router)
     _register_jobs(jobs, database, app.state.secret_box, settings)
     setup_web(app, settings)

@@ -226,7 +226,7 @@ async def test_opening_a_conversation_clears_its_unread_count(
     async with signed_in(server.base_url, tenant.email) as client:
         page = await client.get(f"/inbox/{conversation_id}", headers=EN)
         if before["unread_count"]:
-            assert f'hx-post="/inbox/{conversation_id}/seen"' in page.text
+            assert f'hx-post="/inbox/{conversation_id}/seen?up_to=' in page.text
         seen = await client.post(
             f"/inbox/{conversation_id}/seen", data={"csrf_token": form_token(client)}
         )

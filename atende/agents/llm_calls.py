@@ -213,3 +213,18 @@ async def budget_left(
     if monthly_budget <= 0:
         return None
     return max(0, monthly_budget - await tokens_this_month(session, org_id=org_id))
+
+
+async def call_behind_message(
+    session: AsyncSession, *, org_id: int, conversation_id: int, call_id: int
+) -> LlmCall | None:
+    """The call that wrote an agent's message (the id its `extra.llm_call_id` names), if it
+    is the organisation's and the conversation's."""
+    found: LlmCall | None = await session.scalar(
+        select(LlmCall).where(
+            LlmCall.id == call_id,
+            LlmCall.org_id == org_id,
+            LlmCall.conversation_id == conversation_id,
+        )
+    )
+    return found

@@ -262,8 +262,9 @@ class ReplyPipeline:
         parts = split_reply(text) if behaviour.split_replies else ([text] if text else [])
         async with self.database.unit_of_work() as session:
             # A model was called: its tokens were spent, whatever happens next.
+            call_id = None
             if reply is not None and reply.outcome is not None:
-                await record_llm_call(
+                call = await record_llm_call(
                     session,
                     org_id=context.org_id,
                     agent_id=agent_id,
@@ -277,6 +278,7 @@ class ReplyPipeline:
                     prices=price_table(self.settings),
                     details=details_of(reply),
                 )
+                call_id = call.id
             if not await replies.claim_reply(
                 session,
                 conversation_id=context.conversation_id,
@@ -294,6 +296,8 @@ class ReplyPipeline:
                     author="agent",
                     text=part,
                     send_after=delay,
+                    # "Why did the agent say this?" finds the call behind each part.
+                    extra={"llm_call_id": call_id} if call_id is not None else None,
                 )
             if parts and behaviour.show_typing:
                 # The phone shows "typing…" (WhatsApp's own indicator) while the parts wait.

@@ -67,3 +67,14 @@ class LabelChanged(EventPayload):
     name: str
     colour: str
     deleted: bool = False
+
+
+@event_schema
+class NoteCreated(EventPayload):
+    """An operator wrote an internal note (people only; never sent to the customer)."""
+
+    event_type: ClassVar[str] = "note.created"
+    note_id: int
+    conversation_id: int
+    author_user_id: int | None
+    at: str

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from atende.core.db import Base, UTCDateTime, utcnow
@@ -135,3 +135,56 @@ class ContactLabel(Base):
     label_id: Mapped[int] = mapped_column(
         ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class ConversationNote(Base):
+    """An operator's internal note on a conversation: never sent, never the customer's.
+
+    Its own table rather than a `messages` row of another kind: everything that reads
+    `messages` (the sender job, unread counts, the list preview, full-text search, the
+    agent's memory, delivery receipts, analytics) then stays right by construction instead of
+    each remembering to skip notes. The page merges notes into the timeline by time.
+    """
+
+    __tablename__ = "conversation_notes"
+    __table_args__ = (Index("ix_conversation_notes_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    author_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CannedReply(Base):
+    """A ready answer of the organisation, typed in the composer as `/shortcut`."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("org_id", "shortcut"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    shortcut: Mapped[str] = mapped_column(String(32))  # without the slash, lower case
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConversationRead(Base):
+    """How far each person has read each conversation (the "new messages" marker); the
+    conversation's `unread_count` stays the team's shared count."""
+
+    __tablename__ = "conversation_reads"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    last_read_message_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

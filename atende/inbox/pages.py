@@ -9,16 +9,15 @@ one message, the header), so nothing is re-rendered wholesale and no scroll posi
 from pathlib import Path
 from typing import Annotated, Any
 
-from babel.dates import format_date
 from fastapi import APIRouter, Form, Header, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
-from atende.core import accounts, idempotency
+from atende.core import idempotency
 from atende.core.access import Principal
 from atende.core.deps import DbSession
 from atende.core.errors import Problem
 from atende.core.schemas import PathId
-from atende.inbox import conversations
+from atende.inbox import conversations, thread, timeline
 from atende.inbox.list_pages import (
     PageFilters,
     header_context,
@@ -36,25 +35,14 @@ render = templates_for(Path(__file__).parent / "templates")
 HISTORY_PAGE = 40
 
 
-def _day_labeller(request: Request) -> Any:
-    """Days of the history in the reader's language (the page regroups them in local time)."""
-    locale = shell_of(request).translator(request).locale
-    return lambda at: format_date(at, "medium", locale=locale)
-
-
-async def _senders(session: DbSession, principal: Principal) -> dict[int, str]:
-    members = await accounts.list_members(session, org_id=principal.org_id)
-    return {m.user_id: m.name for m in members}
-
-
 async def _conversation_context(
     request: Request, session: DbSession, principal: Principal, conversation_id: int
 ) -> dict[str, Any]:
     conversation, contact = await conversations.get_conversation(
         session, org_id=principal.org_id, conversation_id=conversation_id
     )
-    history, older = await conversations.list_messages(
-        session, org_id=principal.org_id, conversation_id=conversation_id, limit=HISTORY_PAGE
+    page = await timeline.history_page(
+        session, principal, conversation_id, limit=HISTORY_PAGE, mark_unread=True
     )
     names = await conversations.instance_names(session, org_id=principal.org_id)
     return {
@@ -62,10 +50,9 @@ async def _conversation_context(
         "conv": conversation,
         "contact": contact,
         "row": row_of(conversation, contact, names),
-        "messages": history[::-1],
-        "older": older,
-        "senders": await _senders(session, principal),
-        "day": _day_labeller(request),
+        "senders": await timeline.senders(session, principal),
+        "day": timeline.day_labeller(request),
+        **page.context(),
     }
 
 
@@ -131,21 +118,16 @@ async def older_fragment(
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
     """Older history, oldest first, with the button for the page before it."""
-    history, older = await conversations.list_messages(
-        session,
-        org_id=principal.org_id,
-        conversation_id=conversation_id,
-        before=before,
-        limit=HISTORY_PAGE,
+    page = await timeline.history_page(
+        session, principal, conversation_id, before=before, limit=HISTORY_PAGE
     )
     return render(
         request,
         "inbox/_history.html",
         conv_id=conversation_id,
-        messages=history[::-1],
-        older=older,
-        senders=await _senders(session, principal),
-        day=_day_labeller(request),
+        senders=await timeline.senders(session, principal),
+        day=timeline.day_labeller(request),
+        **page.context(),
     )
 
 
@@ -167,8 +149,14 @@ async def message_fragment(
 async def _bubble(
     request: Request, session: DbSession, principal: Principal, message: Message
 ) -> Response:
-    senders = await _senders(session, principal)
-    return render(request, "inbox/_message.html", m=message, senders=senders)
+    quoted = await thread.quoted_messages(
+        session,
+        org_id=principal.org_id,
+        conversation_id=message.conversation_id,
+        messages=[message],
+    )
+    senders = await timeline.senders(session, principal)
+    return render(request, "inbox/_message.html", m=message, senders=senders, quoted=quoted)
 
 
 @router.post("/inbox/{conversation_id}/messages")
@@ -257,10 +245,3 @@ async def close(
     request: Request, principal: PagePrincipal, session: DbSession, conversation_id: PathId
 ) -> Response:
     return await _set_mode(request, session, principal, conversation_id, "closed")
-
-
-@router.post("/inbox/{conversation_id}/seen")
-async def seen(principal: PagePrincipal, session: DbSession, conversation_id: PathId) -> Response:
-    """The conversation is open on someone's screen: nothing in it is unread any more."""
-    await conversations.mark_seen(session, org_id=principal.org_id, conversation_id=conversation_id)
-    return HTMLResponse(status_code=204)

@@ -70,3 +70,39 @@ class MessagePage(BaseModel):
 class SendIn(Strict):
     text: str = Field(min_length=1, max_length=4096)
     reply_to_message_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+
+
+class NoteIn(Strict):
+    text: str = Field(min_length=1, max_length=4000, description="Seen by people only.")
+
+
+class NoteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    conversation_id: int
+    author_user_id: int | None
+    text: str
+    created_at: datetime
+
+
+class CannedIn(Strict):
+    shortcut: str = Field(
+        min_length=1, max_length=33, description="Typed as `/shortcut`: letters, digits, - and _."
+    )
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class CannedPatch(Strict):
+    shortcut: str | None = Field(default=None, min_length=1, max_length=33)
+    text: str | None = Field(default=None, min_length=1, max_length=4096)
+
+
+class CannedOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    shortcut: str
+    text: str
+    created_at: datetime
+    updated_at: datetime

@@ -178,9 +178,11 @@ async def queue_outbound(
     sender_user_id: int | None = None,
     reply_to_provider_id: str | None = None,
     send_after: float = 0.0,
+    extra: dict[str, Any] | None = None,
 ) -> int:
     """A message to send: stored as `queued`, sent by a job (retries, at most once), not
-    before `send_after` seconds (an agent "typing" its reply)."""
+    before `send_after` seconds (an agent "typing" its reply). `extra`: what the message
+    keeps about where it came from (an agent's reply: `llm_call_id`, for "why")."""
     conversation = await session.scalar(
         select(Conversation).where(
             Conversation.id == conversation_id, Conversation.org_id == org_id
@@ -201,6 +203,7 @@ async def queue_outbound(
         status="queued",
         reply_to_provider_id=reply_to_provider_id,
         sender_user_id=sender_user_id,
+        extra=extra,
         sent_at=now,
         created_at=now,
     )

@@ -24,7 +24,15 @@ REVALIDATE = "no-cache"
 GZIP_MIN_BYTES = 512
 
 # logical name -> where the file comes from (own files, then npm packages, never copied)
-OWN_FILES = ("app.css", "app.js", "inbox.css", "inbox.js", "icon.svg")
+OWN_FILES = (
+    "app.css",
+    "app.js",
+    "inbox.css",
+    "inbox.js",
+    "thread.css",
+    "thread.js",
+    "icon.svg",
+)
 NPM_FILES = {
     "htmx.js": "htmx.org/dist/htmx.min.js",
     "sse.js": "htmx-ext-sse/dist/sse.min.js",

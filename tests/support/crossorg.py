@@ -36,6 +36,7 @@ How to register a new module's routes (the walk fails loudly until you do):
    like an invitation token) goes into `UNSCOPED` with the reason; use that sparingly.
 """
 
+import asyncio
 import json
 import secrets
 import subprocess
@@ -85,6 +86,7 @@ PARAMS: dict[tuple[str, str], str] = {
             "/api/v1/conversations/{conversation_id}/assign",
             "/api/v1/conversations/{conversation_id}/llm-calls",
             "/api/v1/conversations/{conversation_id}/labels",
+            "/api/v1/conversations/{conversation_id}/notes",
         )
     },
     ("/api/v1/labels/{label_id}", "label_id"): "label",
@@ -96,6 +98,13 @@ PARAMS: dict[tuple[str, str], str] = {
         for param in ("conversation_id", "label_id")
     },
     ("/api/v1/messages/{message_id}/media", "message_id"): "message_with_media",
+    **{
+        ("/api/v1/conversations/{conversation_id}/messages/{message_id}/retry", param): (
+            "failed_message"
+        )
+        for param in ("conversation_id", "message_id")
+    },
+    ("/api/v1/canned-replies/{canned_id}", "canned_id"): "canned_reply",
     **{
         (path, "agent_id"): "agent"
         for path in (
@@ -123,6 +132,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/sandbox/{instance_id}/scan"): {"code": "not-the-code"},
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"text": "hello"},
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): {"assignee_user_id": None},
+    ("POST", "/api/v1/conversations/{conversation_id}/notes"): {"text": "A note"},
+    ("PATCH", "/api/v1/canned-replies/{canned_id}"): {"text": "Renamed"},
     ("PATCH", "/api/v1/contacts/{contact_id}"): {"name": "Renamed"},
     # A's control call names a label A does not have: 422, which is not the 404 B must get.
     ("POST", "/api/v1/conversations/{conversation_id}/labels"): {"name": "No such label"},
@@ -199,6 +210,43 @@ async def create_message_with_media(owner: Tenant, base_url: str) -> str:
     return str(message_id)
 
 
+async def create_failed_message(owner: Tenant, base_url: str) -> dict[str, str]:
+    """An operator message of A whose send failed (A's control call requeues it: 202)."""
+    conversation_id = await create_conversation(owner, base_url)
+    sent = await owner.client.post(
+        f"/api/v1/conversations/{conversation_id}/messages", json={"text": "hello"}
+    )
+    message_id = int(sent.json()["id"])
+    await fail_message(DATABASES[base_url], owner, conversation_id, message_id)
+    return {"conversation_id": str(conversation_id), "message_id": str(message_id)}
+
+
+async def fail_message(
+    database_url: str, owner: Tenant, conversation_id: int | str, message_id: int
+) -> None:
+    """Waits for the sender to finish with the message, then marks its send failed."""
+    for _ in range(100):
+        history = await owner.client.get(f"/api/v1/conversations/{conversation_id}/messages")
+        status = next(m["status"] for m in history.json()["items"] if m["id"] == message_id)
+        if status != "queued":
+            break
+        await asyncio.sleep(0.05)
+    async with direct_session(database_url) as session:
+        await session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(status="failed", error="The provider refused it.")
+        )
+
+
+async def create_canned_reply(owner: Tenant, base_url: str) -> str:
+    response = await owner.client.post(
+        "/api/v1/canned-replies", json={"shortcut": f"r{secrets.token_hex(4)}", "text": "Hi!"}
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 async def create_agent(owner: Tenant, base_url: str) -> str:
     response = await owner.client.post("/api/v1/agents", json={"name": "A's agent"})
     assert response.status_code == 201, response.text
@@ -249,6 +297,8 @@ CREATORS: dict[str, Creator] = {
     "agent_with_knowledge": create_agent_with_knowledge,
     "conversation": create_conversation,
     "message_with_media": create_message_with_media,
+    "failed_message": create_failed_message,
+    "canned_reply": create_canned_reply,
     "instance": create_instance,
     "member": create_member,
     "invitation": create_invitation,
@@ -270,7 +320,9 @@ class ApiRoute:
 # routes of included routers (FastAPI >= 0.16x keeps included routers nested), and, in case that
 # private structure changes, everything in the OpenAPI document.
 _LIST_ROUTES = """
+import asyncio
 import json
+import secrets
 from atende.app import create_app
 
 app = create_app()

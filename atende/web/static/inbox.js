@@ -145,6 +145,7 @@
     else if (m.type === "message.status") message(cid, String(d.message_id), false);
   });
   document.addEventListener("atende:resync", resync);
+  document.addEventListener("atende:regroup", function () { if ($("thread")) groupDays($("thread")); });
 
   // --- the composer ---------------------------------------------------------------------------
   function newKey() {
