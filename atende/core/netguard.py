@@ -150,7 +150,7 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         self,
         host: str,
         port: int,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
@@ -160,7 +160,10 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         )
 
     async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         raise OutboundRefused("refused: Unix sockets are not reachable.")
 
@@ -247,7 +250,10 @@ async def fetch(
         async with (
             asyncio.timeout(policy.timeout),
             httpx.AsyncClient(
-                transport=transport, follow_redirects=False, trust_env=False, timeout=None
+                transport=transport,
+                follow_redirects=False,
+                trust_env=False,
+                timeout=policy.timeout,
             ) as client,
         ):
             for _hop in range(policy.max_redirects + 1):
