@@ -8,6 +8,9 @@ caller, which applies the effect after the turn (in its own transaction).
 import json
 from typing import Any
 
+from jsonschema import validators
+from jsonschema.exceptions import best_match
+
 from atende.agents.brains.base import ToolCall, ToolSpec
 
 HANDOFF = "handoff_to_human"
@@ -101,6 +104,17 @@ def check_builtin(name: str, arguments: dict[str, Any]) -> None:
             raise RefusedCall(f"error: {name} needs `{key}` as a non-empty string")
     if name == ADD_LABEL and len(arguments["name"].strip()) > 40:
         raise RefusedCall("error: labels have at most 40 characters")
+
+
+def check_user_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> None:
+    """A user-defined tool's arguments against its JSON Schema (checked as a schema when the
+    tool was saved); the first error is told to the model."""
+    validator = validators.validator_for(spec.parameters)(spec.parameters)
+    error = best_match(validator.iter_errors(arguments))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path)
+        at = f" at `{where}`" if where else ""
+        raise RefusedCall(f"error: invalid arguments for {spec.name}{at}: {error.message}"[:500])
 
 
 def is_builtin(name: str) -> bool:
