@@ -271,6 +271,31 @@ async def delete_knowledge(
     )
 
 
+async def _reindex(
+    request: Request,
+    session: DbSession,
+    principal: ManagerPrincipal,
+    agent_id: int,
+    source_id: int,
+) -> KnowledgeSource:
+    source = await knowledge.get_source(
+        session, org_id=principal.org_id, agent_id=agent_id, source_id=source_id
+    )
+    page = None
+    if source.kind == "url":
+        url = str(source.content.get("url", ""))
+        await end_transaction_before_io(session)
+        page = await read_page(url, _outbound(request))
+    return await knowledge.reindex_source(
+        session,
+        org_id=principal.org_id,
+        agent_id=agent_id,
+        source_id=source_id,
+        actor=principal.actor(client_ip(request)),
+        page=page,
+    )
+
+
 @router.post("/agents/{agent_id}/knowledge/{source_id}/reindex", response_model=KnowledgeSourceOut)
 async def reindex_knowledge(
     agent_id: PathId,
@@ -281,22 +306,7 @@ async def reindex_knowledge(
 ) -> KnowledgeSourceOut:
     """Indexes the source again from what it was made of; a web page is fetched again (when
     that fails, the source stays as it was and the problem is returned)."""
-    source = await knowledge.get_source(
-        session, org_id=principal.org_id, agent_id=agent_id, source_id=source_id
-    )
-    page = None
-    if source.kind == "url":
-        url = str(source.content.get("url", ""))
-        await end_transaction_before_io(session)
-        page = await read_page(url, _outbound(request))
-    source = await knowledge.reindex_source(
-        session,
-        org_id=principal.org_id,
-        agent_id=agent_id,
-        source_id=source_id,
-        actor=principal.actor(client_ip(request)),
-        page=page,
-    )
+    source = await _reindex(request, session, principal, agent_id, source_id)
     return knowledge.source_out(source)
 
 
