@@ -19,8 +19,10 @@ from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_web import FakeWeb
 from tests.support.outbound import loopback_server
 from tests.support.server import Server
-from tests.support.tenants import Tenant, sign_up
+from tests.support.tenants import Tenant, add_member, sign_up
 from tests.test_agents_api import ask, new_agent
+from tests.test_agents_pages import EN, PT, token
+from tests.test_web_pages import signed_in
 
 SECRET = "tok-very-secret-9876"
 ORDER_SCHEMA = {
@@ -196,8 +198,8 @@ async def test_the_model_calls_the_tool_and_answers_with_its_result(
     assert received.headers["x-api-key"] == SECRET
     first, second = fake.completions()
     offered = [t["function"] for t in first.json["tools"]]
-    assert {"name": "order_status", "description": "Where an order is.",
-            "parameters": ORDER_SCHEMA} in offered  # fmt: skip
+    expected = {"name": "order_status", "description": "Where an order is."}
+    assert {**expected, "parameters": ORDER_SCHEMA} in offered
     assert json.loads(second.json["messages"][-1]["content"]) == {
         "status": "shipped",
         "eta": "tomorrow",
@@ -218,8 +220,13 @@ async def test_post_tools_send_the_arguments_as_json(
         "properties": {"day": {"type": "string"}, "people": {"type": "integer", "minimum": 1}},
         "required": ["day", "people"],
     }
-    tool = {"name": "book", "description": "Books a table.", "parameters": schema,
-            "method": "POST", "url": web.base_url + "/bookings"}  # fmt: skip
+    tool = {
+        "name": "book",
+        "description": "Books a table.",
+        "parameters": schema,
+        "method": "POST",
+        "url": web.base_url + "/bookings",
+    }
     assert (await owner.client.post(f"/api/v1/agents/{agent_id}/tools", json=tool)).is_success
     fake.call_tool("book", {"day": "sábado", "people": 0})  # breaks `minimum`
     fake.call_tool("book", {"day": "sábado", "people": 4})
@@ -286,3 +293,78 @@ def test_requests_are_built_from_the_template_and_the_rest_of_the_arguments() ->
     post = HttpTool(spec, "POST", "https://api.example/v1/{id}", {}, 5)
     sent = build_request(post, {"id": "x", "items": [1, 2]})
     assert (sent.url, sent.json) == ("https://api.example/v1/x", {"items": [1, 2]})
+
+
+async def test_the_editor_lists_adds_edits_and_deletes_tools(
+    server: Server, tenant: Tenant
+) -> None:
+    agent = await new_agent(tenant.client)
+    base = f"/agents/{agent['id']}/tools"
+    form = {
+        "name": "order_status",
+        "description": "Where an order is.",
+        "method": "GET",
+        "url": "https://shop.example/o/{order_id}",
+        "parameters": json.dumps(ORDER_SCHEMA),
+        "headers": f"X-Api-Key: {SECRET}\nX-Shop: azul",
+        "timeout_seconds": "5",
+    }
+    async with signed_in(server.base_url, tenant.email) as client:
+        empty = await client.get(f"/agents/{agent['id']}", headers=EN)
+        assert "No tools yet." in empty.text
+        assert f'action="{base}"' in empty.text
+        broken = await client.post(
+            base, data={"csrf_token": token(client), **form, "parameters": "{nope"}, headers=EN
+        )
+        assert broken.status_code == 422
+        assert "The parameters are not valid JSON." in broken.text
+        assert "shop.example/o/{order_id}" in broken.text  # the form comes back filled
+        not_schema = await client.post(
+            base,
+            data={"csrf_token": token(client), **form, "parameters": '{"type": "objekt"}'},
+            headers=PT,
+        )
+        assert not_schema.status_code == 422
+        assert "Não foi possível salvar esta ferramenta" in not_schema.text
+        assert "not a valid JSON Schema" in not_schema.text
+        added = await client.post(base, data={"csrf_token": token(client), **form})
+        assert added.status_code == 303, added.text
+        [tool] = (await tenant.client.get(f"/api/v1/agents/{agent['id']}/tools")).json()
+        assert tool["headers"] == {"X-Api-Key": "••••9876", "X-Shop": "••••"}
+
+        page = await client.get(f"/agents/{agent['id']}", headers=PT)
+        assert "Ferramentas" in page.text
+        assert "order_status" in page.text
+        assert SECRET not in page.text
+        edited = await client.post(
+            f"{base}/{tool['id']}",
+            data={
+                "csrf_token": token(client),
+                **form,
+                "description": "Rastreia pedidos.",
+                "headers": "",
+                "remove_header": "X-Shop",
+            },
+        )
+        assert edited.status_code == 303, edited.text
+        [changed] = (await tenant.client.get(f"/api/v1/agents/{agent['id']}/tools")).json()
+        assert changed["description"] == "Rastreia pedidos."
+        assert changed["headers"] == {"X-Api-Key": "••••9876"}
+        removed = await client.post(
+            f"{base}/{tool['id']}/delete", data={"csrf_token": token(client)}
+        )
+        assert removed.status_code == 303
+    assert (await tenant.client.get(f"/api/v1/agents/{agent['id']}/tools")).json() == []
+
+
+async def test_operators_see_tools_but_cannot_change_them(server: Server, tenant: Tenant) -> None:
+    agent = await new_agent(tenant.client)
+    tool = order_tool("https://shop.example/o/{order_id}")
+    assert (await tenant.client.post(f"/api/v1/agents/{agent['id']}/tools", json=tool)).is_success
+    operator, _ = await add_member(tenant, server.base_url, "operator")
+    try:
+        assert (await operator.get(f"/api/v1/agents/{agent['id']}/tools")).status_code == 200
+        refused = await operator.post(f"/api/v1/agents/{agent['id']}/tools", json=tool)
+        assert refused.status_code == 403
+    finally:
+        await operator.aclose()

@@ -9,7 +9,7 @@ refused field saves nothing; its error is shown beside it, in the reader's langu
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import func, select
 
-from atende.agents import knowledge_pages, service
+from atende.agents import knowledge_pages, service, tool_pages
 from atende.agents.editor_view import box_of, editor, render, text_form
 from atende.agents.forms import FieldError, FormInvalid, agent_in, agent_patch
 from atende.agents.models import KnowledgeSource
@@ -162,3 +162,4 @@ async def delete_agent(
 
 
 router.include_router(knowledge_pages.router)  # the knowledge section and the playground
+router.include_router(tool_pages.router)  # the tools section
