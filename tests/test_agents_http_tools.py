@@ -22,6 +22,7 @@ from tests.support.server import Server
 from tests.support.tenants import Tenant, add_member, sign_up
 from tests.test_agents_api import ask, new_agent
 from tests.test_agents_pages import EN, PT, token
+from tests.test_agents_pipeline import agent_on_number, say, settle
 from tests.test_web_pages import signed_in
 
 SECRET = "tok-very-secret-9876"
@@ -368,3 +369,31 @@ async def test_operators_see_tools_but_cannot_change_them(server: Server, tenant
         assert refused.status_code == 403
     finally:
         await operator.aclose()
+
+
+async def test_on_whatsapp_the_agent_calls_its_tool_and_the_call_is_recorded(
+    open_server: Server, owner: Tenant, fake: FakeOpenAI, web: FakeWeb
+) -> None:
+    instance_id, agent_id = await agent_on_number(owner)
+    switched = await owner.client.patch(
+        f"/api/v1/agents/{agent_id}",
+        json={"brain": "openai", "base_url": fake.base_url + "/v1", "model": "gpt-4o-mini"},
+    )
+    assert switched.status_code == 200, switched.text
+    web.page("/orders/B2", {"status": "out for delivery"})
+    tool = order_tool(web.base_url + "/orders/{order_id}")
+    assert (await owner.client.post(f"/api/v1/agents/{agent_id}/tools", json=tool)).is_success
+    fake.call_tool("order_status", {"order_id": "B2"})
+    fake.say("Seu pedido B2 saiu para entrega!")
+
+    await say(owner, instance_id, "e o pedido B2?")
+    chat = await settle(owner, instance_id)
+    assert chat[-1]["text"] == "Seu pedido B2 saiu para entrega!"
+    assert web.last("GET", "/orders/B2").headers["x-api-key"] == SECRET
+    conversation = (await owner.client.get("/api/v1/conversations")).json()["items"][0]
+    calls = await owner.client.get(f"/api/v1/conversations/{conversation['id']}/llm-calls")
+    [call] = calls.json()[0]["details"]["tool_calls"]
+    assert (call["name"], call["status"], call["error"]) == ("order_status", 200, None)
+    assert call["arguments"] == {"order_id": "B2"}
+    assert json.loads(call["result"]) == {"status": "out for delivery"}
+    assert call["latency_ms"] >= 0
