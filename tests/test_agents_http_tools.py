@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from atende.agents.brains.base import ToolSpec
+from atende.agents.brains.tools import RefusedCall, check_user_arguments
 from atende.agents.models import AgentTool
 from atende.agents.tool_runner import HttpTool, build_request
 from tests.support.direct_db import direct_session, problem_of
@@ -131,6 +132,23 @@ async def test_tools_are_kept_with_their_secrets_encrypted_and_masked(
             "not a valid JSON Schema",
         ),
         ({"parameters": {"type": "string"}}, 422, "parameters", "schema of an object"),
+        (
+            {"parameters": {"$schema": "https://example.com/mine", "type": "object"}},
+            422,
+            "parameters",
+            "Unknown $schema",
+        ),
+        (
+            {
+                "parameters": {
+                    "type": "object",
+                    "properties": {"a": {"$ref": "http://169.254.169.254/latest"}},
+                }
+            },
+            422,
+            "parameters",
+            "only use local references",
+        ),
         (
             {"url": "https://shop.example/o/{verbose}"},
             422,
@@ -397,3 +415,10 @@ async def test_on_whatsapp_the_agent_calls_its_tool_and_the_call_is_recorded(
     assert call["arguments"] == {"order_id": "B2"}
     assert json.loads(call["result"]) == {"status": "out for delivery"}
     assert call["latency_ms"] >= 0
+
+
+def test_a_schema_that_cannot_check_arguments_refuses_the_call() -> None:
+    spec = ToolSpec("t", "d", {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}})
+    check_user_arguments(spec, {})  # nothing to resolve
+    with pytest.raises(RefusedCall, match="the parameters of t cannot be checked"):
+        check_user_arguments(spec, {"a": 1})

@@ -58,6 +58,7 @@ def ip(text: str) -> Any:
         ("::ffff:10.0.0.1", "an IPv4-mapped IPv6 address"),
         ("::ffff:8.8.8.8", "an IPv4-mapped IPv6 address"),
         ("2002:0a00:0001::1", "a tunnelled (6to4/Teredo) IPv6 address"),
+        ("64:ff9b::10.0.0.1", "a private address"),  # NAT64 of a private IPv4
         ("192.0.2.10", "a private address"),  # documentation (IANA special-purpose)
         ("198.18.0.1", "a private address"),  # benchmarking (idem)
     ],
@@ -66,7 +67,9 @@ def test_non_public_addresses_are_named(address: str, reason: str) -> None:
     assert refusal_reason(ip(address)) == reason
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "93.184.216.34", "2606:4700::1111"])
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "93.184.216.34", "2606:4700::1111", "64:ff9b::8.8.8.8"]
+)
 def test_public_addresses_pass(address: str) -> None:
     assert refusal_reason(ip(address)) is None
 

@@ -3,22 +3,22 @@ system (`tool_runner.py`). This module keeps them: checks, storage, the API's vi
 
 Checks when a tool is saved: the name is an identifier and not a built-in tool's; `parameters`
 is a valid JSON Schema (checked with the `jsonschema` library, by the draft it names, 2020-12
-otherwise) of an object; the URL is http(s) and its `{placeholders}` sit in the path or query
-and name required properties; header names are tokens, values one line. Header values are
-encrypted at rest and never returned, only masked.
+otherwise) of an object, with local `$ref`s only; the URL is http(s) and its `{placeholders}`
+sit in the path or query and name required properties; header names are tokens, values one
+line. Header values are encrypted at rest and never returned, only masked.
 """
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
-from jsonschema import validators
 from jsonschema.exceptions import SchemaError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atende.agents.brains.tools import is_builtin
+from atende.agents.brains.tools import is_builtin, schema_validator
 from atende.agents.models import AgentTool
 from atende.agents.service import get_agent
 from atende.agents.tool_schemas import HEADER_NAME, ToolIn, ToolOut, ToolPatch
@@ -39,8 +39,15 @@ def check_parameters(schema: dict[str, Any]) -> None:
             f"The parameters schema is too large (over {MAX_SCHEMA_CHARS} characters).",
             field="parameters",
         )
+    validator_class = schema_validator(schema)
+    if validator_class is None:
+        raise InvalidInput(
+            f"Unknown $schema {str(schema['$schema'])[:200]!r}: name a JSON Schema draft "
+            "(e.g. https://json-schema.org/draft/2020-12/schema) or leave $schema out.",
+            field="parameters",
+        )
     try:
-        validators.validator_for(schema).check_schema(schema)
+        validator_class.check_schema(schema)
     except SchemaError as exc:
         where = "/".join(str(part) for part in exc.absolute_path)
         at = f" (at `{where}`)" if where else ""
@@ -48,11 +55,29 @@ def check_parameters(schema: dict[str, Any]) -> None:
             f"`parameters` is not a valid JSON Schema{at}: {exc.message}"[:500],
             field="parameters",
         ) from exc
+    remote = next(_remote_refs(schema), None)
+    if remote is not None:
+        raise InvalidInput(
+            f"The parameters may only use local references (#/...), not {remote[:200]!r}.",
+            field="parameters",
+        )
     if schema.get("type") != "object":
         raise InvalidInput(
             'The parameters must be a schema of an object: {"type": "object", ...}.',
             field="parameters",
         )
+
+
+def _remote_refs(node: Any) -> Iterator[str]:
+    """`$ref`s (and dynamic ones) that point outside the schema: never fetched, so refused."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("$ref", "$dynamicRef") and not str(value).startswith("#"):
+                yield str(value)
+            yield from _remote_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _remote_refs(item)
 
 
 def check_url(url: str, schema: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ USER_AGENT = "Atende/1.0 (+https://atende.dev)"
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # IPv4 reached through a NAT64 gateway
 
 
 class OutboundRefused(Problem):
@@ -65,6 +66,8 @@ def refusal_reason(ip: IPAddress) -> str | None:
             return "a unique-local IPv6 address"
         if ip.sixtofour is not None or ip.teredo is not None:
             return "a tunnelled (6to4/Teredo) IPv6 address"
+        if ip in _NAT64:
+            return refusal_reason(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     checks = (
         (ip.is_unspecified, "an unspecified address"),
         (ip.is_loopback, "a loopback address"),
