@@ -422,3 +422,28 @@ def test_a_schema_that_cannot_check_arguments_refuses_the_call() -> None:
     check_user_arguments(spec, {})  # nothing to resolve
     with pytest.raises(RefusedCall, match="the parameters of t cannot be checked"):
         check_user_arguments(spec, {"a": 1})
+
+
+async def test_another_organisation_cannot_touch_the_tools_through_the_pages(
+    server: Server, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    agent = await new_agent(tenant.client)
+    tool = order_tool("https://shop.example/o/{order_id}")
+    created = await tenant.client.post(f"/api/v1/agents/{agent['id']}/tools", json=tool)
+    base = f"/agents/{agent['id']}/tools"
+    async with signed_in(server.base_url, other_tenant.email) as client:
+        for path in (
+            base,
+            f"{base}/{created.json()['id']}",
+            f"{base}/{created.json()['id']}/delete",
+        ):
+            form = {
+                "csrf_token": token(client),
+                "name": "x",
+                "description": "y",
+                "url": "https://e.x/",
+            }
+            response = await client.post(path, data=form)
+            assert response.status_code == 404, (path, response.text)
+    [kept] = (await tenant.client.get(f"/api/v1/agents/{agent['id']}/tools")).json()
+    assert kept["description"] == "Where an order is."

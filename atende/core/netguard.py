@@ -21,8 +21,10 @@ Failures are `Problem`s (4xx with precise messages), so a route can let them thr
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import httpcore
@@ -174,14 +176,20 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """Certificates verified against certifi's bundle; built once (loading it takes time)."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with the connection pool opening connections through the check."""
 
     def __init__(self, policy: OutboundPolicy) -> None:
-        super().__init__(trust_env=False, retries=0)
+        super().__init__(verify=_ssl_context(), trust_env=False, retries=0)
         # The pool httpx builds takes no network backend: build the same one with ours.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             network_backend=_CheckedBackend(policy),
             max_connections=4,
         )
