@@ -11,6 +11,7 @@ from atende import __version__
 from atende.agents import pages as agent_pages
 from atende.agents import routes as agent_routes
 from atende.agents import service as agents_service
+from atende.agents import tool_routes as agent_tool_routes
 from atende.agents import why_pages
 from atende.agents.brains.http_pool import close_shared_http_client
 from atende.agents.pipeline import ReplyPipeline
@@ -145,7 +146,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs=jobs,
         inbound_writer=inbound_writer,
     )
-    for agents_router in (agent_routes.router, agent_pages.router, why_pages.router):
+    for agents_router in (
+        agent_routes.router,
+        agent_tool_routes.router,
+        agent_pages.router,
+        why_pages.router,
+    ):
         app.include_router(agents_router)
     _register_jobs(jobs, database, app.state.secret_box, settings)
     setup_web(app, settings)

@@ -13,6 +13,8 @@ from atende.agents.brains.base import (
     BrainContext,
     MemoryMessage,
     ToolCall,
+    ToolFailed,
+    ToolResult,
     ToolSpec,
 )
 from atende.agents.brains.openai import MODEL_FAILED, OpenAIBrain
@@ -279,9 +281,9 @@ def fake_turn(**fields: Any) -> Any:
 async def test_user_tools_run_through_the_callers_runner(fake: FakeOpenAI) -> None:
     seen: list[ToolCall] = []
 
-    async def run(call: ToolCall) -> str:
+    async def run(call: ToolCall) -> ToolResult:
         seen.append(call)
-        return '{"status": "shipped"}'
+        return ToolResult('{"status": "shipped"}', status=200)
 
     order = ToolSpec(
         "order_status",
@@ -293,9 +295,15 @@ async def test_user_tools_run_through_the_callers_runner(fake: FakeOpenAI) -> No
     reply = await brain().reply(context(fake, tools=[order], run_tool=run))
 
     assert seen == [ToolCall("order_status", {"id": "A1"})]
-    assert reply.tool_calls == [
-        ToolCall("order_status", {"id": "A1"}, result='{"status": "shipped"}')
-    ]
+    [call] = reply.tool_calls
+    assert call == ToolCall(
+        "order_status",
+        {"id": "A1"},
+        result='{"status": "shipped"}',
+        status=200,
+        latency_ms=call.latency_ms,
+    )
+    assert call.latency_ms is not None
     first, second = fake.completions()
     assert tool_names(first.json)[-1] == "order_status"
     assert second.json["messages"][-1]["content"] == '{"status": "shipped"}'
@@ -329,3 +337,35 @@ async def test_a_budget_spent_within_a_turn_stops_further_requests(fake: FakeOpe
     assert reply.handoff_reason == BUDGET_EXCEEDED
     assert reply.outcome == "fallback"
     assert reply.prompt_tokens == 90
+
+
+async def test_user_tool_arguments_are_checked_and_failures_told(fake: FakeOpenAI) -> None:
+    """Arguments breaking the tool's JSON Schema never reach the runner; a runner's failure
+    (with its HTTP status) and a crash are told to the model, and the turn goes on."""
+    seen: list[ToolCall] = []
+
+    async def run(call: ToolCall) -> ToolResult:
+        seen.append(call)
+        if call.arguments["id"] == "down":
+            raise ToolFailed("HTTP 502: bad gateway", status=502)
+        raise RuntimeError("boom")
+
+    order = ToolSpec(
+        "order_status",
+        "Status of an order",
+        {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
+    )
+    fake.call_tool("order_status", {"id": 7})
+    fake.call_tool("order_status", {"id": "down"})
+    fake.call_tool("order_status", {"id": "crash"})
+    fake.say("Não consegui ver agora.")
+    reply = await brain(max_steps=5).reply(context(fake, tools=[order], run_tool=run))
+
+    assert reply.text == "Não consegui ver agora."
+    assert [c.arguments for c in seen] == [{"id": "down"}, {"id": "crash"}]
+    invalid, failed, crashed = reply.tool_calls
+    assert invalid.error == "invalid arguments for order_status at `id`: 7 is not of type 'string'"
+    assert (failed.status, failed.error) == (502, "HTTP 502: bad gateway")
+    assert crashed.error == "RuntimeError: boom"
+    told = [c.json["messages"][-1]["content"] for c in fake.completions()[1:]]
+    assert told[1] == "error: the tool order_status failed (HTTP 502: bad gateway)"

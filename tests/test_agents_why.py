@@ -83,6 +83,8 @@ async def test_the_conversation_shows_why_the_agent_said_each_answer(
         "arguments": {"name": "entrega"},
         "result": label["result"],
         "error": None,
+        "status": None,  # an HTTP tool's, like its latency
+        "latency_ms": None,
     }
     assert latest["details"]["passages"] == []  # no passage matched "obrigado, era só isso"
 

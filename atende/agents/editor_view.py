@@ -1,12 +1,13 @@
-"""What the agents pages share: the editor page of an agent, with its knowledge and playground,
-rendered with what went wrong (a form's field errors, a knowledge error, a playground answer)."""
+"""What the agents pages share: the editor page of an agent, with its knowledge, tools and
+playground, rendered with what went wrong (a form's field errors, a knowledge or tools error,
+a playground answer)."""
 
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request, Response
 
-from atende.agents import knowledge, service
+from atende.agents import http_tools, knowledge, service
 from atende.agents.behaviour import WEEKDAYS
 from atende.agents.forms import FieldError, form_of
 from atende.core.access import Principal
@@ -47,10 +48,17 @@ async def editor(
     """The editor page of an agent (or of a new one, `agent_id` None), with what went wrong."""
     agent = None
     sources: list[Any] = []
+    tools: list[Any] = []
     if agent_id is not None:
         row = await service.get_agent(session, org_id=principal.org_id, agent_id=agent_id)
         agent = service.agent_out(row, box_of(request))
         sources = await knowledge.list_sources(session, org_id=principal.org_id, agent_id=agent_id)
+        tools = [
+            http_tools.tool_out(tool, box_of(request))
+            for tool in await http_tools.list_tools(
+                session, org_id=principal.org_id, agent_id=agent_id
+            )
+        ]
     context: dict[str, Any] = {
         "error": "",
         "knowledge_error": "",
@@ -58,6 +66,8 @@ async def editor(
         "question": "",
         "faq_rows": FAQ_ROWS,
         "knowledge_form": {},
+        "tools_error": "",
+        "tools_form": {},
         "playground_errors": {},
         "saved": request.query_params.get("saved") == "1",
         "warn": warn if (warn := request.query_params.get("warn")) in WARNINGS else None,
@@ -71,6 +81,7 @@ async def editor(
         form=form if form is not None else form_of(agent),
         errors=errors or {},
         sources=sources,
+        tools=tools,
         weekdays=WEEKDAYS,
         can_manage=principal.role.can_manage,
         **context,

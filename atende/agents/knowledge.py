@@ -1,8 +1,10 @@
-"""Knowledge sources of an agent: pasted text, FAQ pairs and files, chunked and indexed.
+"""Knowledge sources of an agent: pasted text, FAQ pairs, files and web pages, chunked and
+indexed.
 
-A source keeps what it was made from (`content`), so it can be indexed again. Indexing runs in
-the caller's transaction: the chunks, the source's status and the search index (kept in sync
-by the database, see `models.py`) change together or not at all.
+A source keeps what it was made from (`content`), so it can be indexed again; a web page
+keeps its URL too, and re-indexing fetches it again (`webpage.py`, before the transaction).
+Indexing runs in the caller's transaction: the chunks, the source's status and the search
+index (kept in sync by the database, see `models.py`) change together or not at all.
 """
 
 from typing import Any
@@ -15,6 +17,7 @@ from atende.agents.extract import Extracted
 from atende.agents.models import KnowledgeChunk, KnowledgeSource
 from atende.agents.schemas import FaqSourceIn, KnowledgeSourceOut, TextSourceIn
 from atende.agents.service import get_agent
+from atende.agents.webpage import WebPage
 from atende.core.audit import Actor, record_audit
 from atende.core.db import utcnow
 from atende.core.errors import InvalidInput, NotFound
@@ -29,6 +32,7 @@ def source_out(source: KnowledgeSource) -> KnowledgeSourceOut:
         kind=source.kind,
         title=source.title,
         filename=source.filename,
+        url=source.content.get("url") if source.kind == "url" else None,
         status=source.status,
         error=source.error,
         chunk_count=source.chunk_count,
@@ -59,7 +63,7 @@ async def _index(session: AsyncSession, source: KnowledgeSource) -> None:
         raise InvalidInput(
             f"This source would make {len(rows)} chunks; the limit is {MAX_CHUNKS_PER_SOURCE}. "
             "Split it into several sources.",
-            field="file" if source.kind == "file" else "text",
+            field={"file": "file", "url": "url"}.get(source.kind, "text"),
         )
     await session.execute(delete(KnowledgeChunk).where(KnowledgeChunk.source_id == source.id))
     if rows:
@@ -157,6 +161,28 @@ async def add_file(
     )
 
 
+async def add_url(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    agent_id: int,
+    url: str,
+    title: str,
+    page: WebPage,
+    actor: Actor,
+) -> KnowledgeSource:
+    """A web page fetched (`webpage.read_page`) by the caller before the transaction."""
+    return await _add(
+        session,
+        org_id=org_id,
+        agent_id=agent_id,
+        kind="url",
+        title=title or page.title or url[:200],
+        content={"url": url, "text": page.text},
+        actor=actor,
+    )
+
+
 async def list_sources(
     session: AsyncSession, *, org_id: int, agent_id: int
 ) -> list[KnowledgeSource]:
@@ -196,9 +222,18 @@ async def delete_source(
 
 
 async def reindex_source(
-    session: AsyncSession, *, org_id: int, agent_id: int, source_id: int, actor: Actor
+    session: AsyncSession,
+    *,
+    org_id: int,
+    agent_id: int,
+    source_id: int,
+    actor: Actor,
+    page: WebPage | None = None,
 ) -> KnowledgeSource:
+    """Indexes the source again; a web page from `page`, fetched again by the caller."""
     source = await get_source(session, org_id=org_id, agent_id=agent_id, source_id=source_id)
+    if source.kind == "url" and page is not None:
+        source.content = {**source.content, "text": page.text}
     await _index(session, source)
     await record_audit(
         session, actor=actor, action="knowledge.reindexed", target=f"{agent_id}/{source_id}"

@@ -1,4 +1,5 @@
-"""The editor's knowledge section (pasted text, FAQ pairs, files) and its playground.
+"""The editor's knowledge section (pasted text, FAQ pairs, files, web pages) and its
+playground.
 
 The playground asks through `playground.run_turn`, which ends the transaction before the brain
 may wait on a model; operators may use it too. Changes to knowledge are for managers.
@@ -13,8 +14,8 @@ from atende.agents import knowledge
 from atende.agents.editor_view import box_of, editor, render, text_form
 from atende.agents.forms import FieldError
 from atende.agents.playground import run_turn
-from atende.agents.routes import _file_source
-from atende.agents.schemas import FaqSourceIn, TextSourceIn
+from atende.agents.routes import _file_source, _reindex, _url_source
+from atende.agents.schemas import FaqSourceIn, TextSourceIn, UrlSourceIn
 from atende.core.access import Principal
 from atende.core.deps import DbSession, client_ip
 from atende.core.errors import Problem
@@ -130,6 +131,32 @@ async def add_file(
     return _back(request, agent_id)
 
 
+@router.post("/agents/{agent_id}/knowledge/url")
+async def add_url(
+    request: Request, principal: PageManager, session: DbSession, agent_id: PathId
+) -> Response:
+    """A web page: fetched and read now; what went wrong is said precisely (the address
+    refused, the page missing, not HTML, too large, too slow)."""
+    form = await text_form(request)
+    try:
+        data = UrlSourceIn(kind="url", url=form.get("url", ""), title=form.get("title", ""))
+    except ValidationError:
+        message = _t(request, "agents.knowledge.error.url")
+        return await _refused(
+            request, session, principal, agent_id=agent_id, message=message, form=form
+        )
+    try:
+        await _url_source(request, session, principal, agent_id, data)
+    except Problem as problem:
+        if problem.status == 404:
+            raise
+        message = _t(request, "agents.knowledge.url_refused", detail=problem.detail)
+        return await _refused(
+            request, session, principal, agent_id=agent_id, message=message, form=form
+        )
+    return _back(request, agent_id)
+
+
 @router.post("/agents/{agent_id}/knowledge/{source_id}/delete")
 async def delete_source(
     request: Request,
@@ -157,18 +184,14 @@ async def reindex_source(
     source_id: PathId,
 ) -> Response:
     try:
-        await knowledge.reindex_source(
-            session,
-            org_id=principal.org_id,
-            agent_id=agent_id,
-            source_id=source_id,
-            actor=principal.actor(client_ip(request)),
-        )
+        await _reindex(request, session, principal, agent_id, source_id)
     except Problem as problem:
         if problem.status == 404:
             raise
         t = shell_of(request).translator(request)
         message = problem_message(t, problem, "agents.knowledge")
+        if problem.code.startswith("outbound-") or problem.extensions.get("field") == "url":
+            message = t("agents.knowledge.url_refused", detail=problem.detail)
         return await _refused(request, session, principal, agent_id=agent_id, message=message)
     return _back(request, agent_id)
 

@@ -171,6 +171,8 @@ def details_of(reply: BrainReply) -> dict[str, Any]:
                 "arguments": call.arguments,
                 "result": _cut(call.result),
                 "error": _cut(call.error),
+                "status": call.status,
+                "latency_ms": call.latency_ms,
             }
             for call in reply.tool_calls
         ],

@@ -10,7 +10,18 @@ comparison skips (`atende.core.migrate.include_name`). A later migration that re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from atende.core.db import Base, UTCDateTime, utcnow
@@ -51,7 +62,8 @@ class KnowledgeSource(Base):
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # text | faq | file | url
     title: Mapped[str] = mapped_column(String(200))
-    # What re-indexing starts from: the pasted text, the FAQ pairs, or the extracted file text.
+    # What re-indexing starts from: the pasted text, the FAQ pairs, the extracted file text,
+    # or a web page's URL (fetched again) with the text extracted from it.
     content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     filename: Mapped[str | None] = mapped_column(String(255), default=None)
     status: Mapped[str] = mapped_column(String(16), default="indexing")  # indexing|ready|failed
@@ -108,3 +120,29 @@ class LlmCall(Base):
     # "Why did the agent say this?": the passages used, the tool calls, the reply (`details_of`).
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AgentTool(Base):
+    """An HTTP tool of an agent (`http_tools.py`): the model calls it with arguments checked
+    against `parameters` (a JSON Schema of an object), and Atende calls `url` with them.
+
+    Header values (API keys, tokens) are encrypted with the app's SecretBox, by name.
+    """
+
+    __tablename__ = "agent_tools"
+    __table_args__ = (UniqueConstraint("agent_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    method: Mapped[str] = mapped_column(String(8), default="GET")
+    url: Mapped[str] = mapped_column(String(2000))
+    headers_encrypted: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    timeout_seconds: Mapped[float] = mapped_column(Float, default=10.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atende.agents import knowledge_pages, probe, service
+from atende.agents import knowledge_pages, probe, service, tool_pages
 from atende.agents.editor_view import box_of, editor, render, text_form
 from atende.agents.forms import FieldError, FormInvalid, agent_in, agent_patch
 from atende.agents.models import Agent, KnowledgeSource
@@ -172,3 +172,4 @@ async def delete_agent(
 
 
 router.include_router(knowledge_pages.router)  # the knowledge section and the playground
+router.include_router(tool_pages.router)  # the tools section

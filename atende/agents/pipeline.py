@@ -26,6 +26,7 @@ from atende.agents.brains.base import BrainContext, BrainReply, MemoryMessage
 from atende.agents.llm_calls import budget_left, details_of, price_table, record_llm_call
 from atende.agents.search import search
 from atende.agents.service import behaviour_of, get_agent, profile_of
+from atende.agents.tool_runner import Toolbox, toolbox
 from atende.core import directory
 from atende.core.db import Database, utcnow
 from atende.core.events import EventPayload, event_schema, record_event
@@ -178,7 +179,15 @@ class ReplyPipeline:
             context = decision.context or context
             knowledge = []
             budget = None
+            tools = Toolbox()
             if decision.verdict is Verdict.answer:
+                tools = await toolbox(
+                    session,
+                    org_id=context.org_id,
+                    agent_id=agent_id,
+                    box=self.box,
+                    settings=self.settings,
+                )
                 budget = await budget_left(
                     session,
                     org_id=context.org_id,
@@ -226,6 +235,8 @@ class ReplyPipeline:
                     ]
                     if behaviour.memory_messages
                     else [],
+                    tools=tools.specs,
+                    run_tool=tools.runner,
                     token_budget=budget,
                 )
             )

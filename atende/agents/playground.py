@@ -11,6 +11,7 @@ from atende.agents.llm_calls import budget_left, details_of, price_table, record
 from atende.agents.schemas import PassageOut, PlaygroundOut, ToolCallOut
 from atende.agents.search import search
 from atende.agents.service import get_agent, profile_of
+from atende.agents.tool_runner import toolbox
 from atende.core.deps import end_transaction_before_io
 from atende.core.security import SecretBox
 from atende.core.settings import Settings
@@ -25,14 +26,21 @@ async def context_for(
     agent_id: int,
     text: str,
     box: SecretBox,
+    settings: Settings,
     token_budget: int | None = None,
 ) -> BrainContext:
     agent = await get_agent(session, org_id=org_id, agent_id=agent_id)
     knowledge = await search(
         session, org_id=org_id, agent_id=agent_id, query=text, limit=KNOWLEDGE_PASSAGES
     )
+    tools = await toolbox(session, org_id=org_id, agent_id=agent_id, box=box, settings=settings)
     return BrainContext(
-        agent=profile_of(agent, box), message=text, knowledge=knowledge, token_budget=token_budget
+        agent=profile_of(agent, box),
+        message=text,
+        knowledge=knowledge,
+        tools=tools.specs,
+        run_tool=tools.runner,
+        token_budget=token_budget,
     )
 
 
@@ -54,7 +62,14 @@ def playground_out(
             for hit in reply.citations
         ],
         tool_calls=[
-            ToolCallOut(name=c.name, arguments=c.arguments, result=c.result, error=c.error)
+            ToolCallOut(
+                name=c.name,
+                arguments=c.arguments,
+                result=c.result,
+                error=c.error,
+                status=c.status,
+                latency_ms=c.latency_ms,
+            )
             for c in reply.tool_calls
         ],
         brain=brain,
@@ -84,7 +99,13 @@ async def run_turn(
         session, org_id=org_id, monthly_budget=settings.llm_monthly_token_budget
     )
     context = await context_for(
-        session, org_id=org_id, agent_id=agent_id, text=text, box=box, token_budget=budget
+        session,
+        org_id=org_id,
+        agent_id=agent_id,
+        text=text,
+        box=box,
+        settings=settings,
+        token_budget=budget,
     )
     brain = brain_for(context.agent.brain, settings)
     await end_transaction_before_io(session)

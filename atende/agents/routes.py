@@ -27,7 +27,9 @@ from atende.agents.schemas import (
     PlaygroundIn,
     PlaygroundOut,
     TextSourceIn,
+    UrlSourceIn,
 )
+from atende.agents.webpage import read_page
 from atende.core.deps import (
     CurrentPrincipal,
     DbSession,
@@ -36,6 +38,7 @@ from atende.core.deps import (
     end_transaction_before_io,
 )
 from atende.core.errors import InvalidInput, MalformedBody, PayloadTooLarge, UnsupportedMediaType
+from atende.core.netguard import OutboundPolicy
 from atende.core.schemas import PathId, check_storable
 from atende.core.security import SecretBox
 from atende.inbox import conversations
@@ -43,15 +46,19 @@ from atende.inbox import conversations
 router = APIRouter(prefix="/api/v1", tags=["agents"])
 
 MAX_FILE_BYTES = 10 * 1024 * 1024  # within the server's body limit (ATENDE_MAX_BODY_BYTES)
-SourceIn = Annotated[TextSourceIn | FaqSourceIn, Field(discriminator="kind")]
-_SOURCE_IN: TypeAdapter[TextSourceIn | FaqSourceIn] = TypeAdapter(SourceIn)
+SourceIn = Annotated[TextSourceIn | FaqSourceIn | UrlSourceIn, Field(discriminator="kind")]
+_SOURCE_IN: TypeAdapter[TextSourceIn | FaqSourceIn | UrlSourceIn] = TypeAdapter(SourceIn)
 _KNOWLEDGE_BODY = {
     "requestBody": {
         "required": True,
         "content": {
             "application/json": {
                 "schema": {
-                    "oneOf": [TextSourceIn.model_json_schema(), FaqSourceIn.model_json_schema()]
+                    "oneOf": [
+                        TextSourceIn.model_json_schema(),
+                        FaqSourceIn.model_json_schema(),
+                        UrlSourceIn.model_json_schema(),
+                    ]
                 }
             },
             "multipart/form-data": {
@@ -153,7 +160,11 @@ async def list_knowledge(
     return [knowledge.source_out(row) for row in rows]
 
 
-async def _json_source(request: Request) -> TextSourceIn | FaqSourceIn:
+def _outbound(request: Request) -> OutboundPolicy:
+    return OutboundPolicy.from_settings(request.app.state.settings)
+
+
+async def _json_source(request: Request) -> TextSourceIn | FaqSourceIn | UrlSourceIn:
     raw = await request.body()
     try:
         payload: Any = json.loads(raw)
@@ -197,6 +208,28 @@ async def _file_source(
     )
 
 
+async def _url_source(
+    request: Request,
+    session: DbSession,
+    principal: ManagerPrincipal,
+    agent_id: int,
+    body: UrlSourceIn,
+) -> KnowledgeSource:
+    """The page is fetched and read while no transaction is open, then stored and indexed."""
+    await service.get_agent(session, org_id=principal.org_id, agent_id=agent_id)
+    await end_transaction_before_io(session)
+    page = await read_page(body.url, _outbound(request))
+    return await knowledge.add_url(
+        session,
+        org_id=principal.org_id,
+        agent_id=agent_id,
+        url=body.url,
+        title=body.title,
+        page=page,
+        actor=principal.actor(client_ip(request)),
+    )
+
+
 @router.post(
     "/agents/{agent_id}/knowledge",
     response_model=KnowledgeSourceOut,
@@ -206,25 +239,29 @@ async def _file_source(
 async def add_knowledge(
     agent_id: PathId, request: Request, principal: ManagerPrincipal, session: DbSession
 ) -> KnowledgeSourceOut:
-    """Pasted text or FAQ pairs as JSON (`kind`: `text` | `faq`), or a file as multipart
-    (`file`, optional `title`): .txt, .md, .csv (question/answer columns become FAQ pairs),
-    .pdf, .docx."""
+    """Pasted text, FAQ pairs or a web page as JSON (`kind`: `text` | `faq` | `url`), or a file
+    as multipart (`file`, optional `title`): .txt, .md, .csv (question/answer columns become
+    FAQ pairs), .pdf, .docx. A web page is fetched now (HTML only, public addresses unless the
+    server allows others, size and time limits in the settings) and its main text indexed."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         await service.get_agent(session, org_id=principal.org_id, agent_id=agent_id)
         source = await _file_source(request, session, principal, agent_id)
     elif content_type == "application/json":
         body = await _json_source(request)
-        add = knowledge.add_text if isinstance(body, TextSourceIn) else knowledge.add_faq
-        source = await add(
-            session,
-            org_id=principal.org_id,
-            agent_id=agent_id,
-            data=body,  # type: ignore[arg-type]
-            actor=principal.actor(client_ip(request)),
-        )
+        if isinstance(body, UrlSourceIn):
+            source = await _url_source(request, session, principal, agent_id, body)
+        else:
+            add = knowledge.add_text if isinstance(body, TextSourceIn) else knowledge.add_faq
+            source = await add(
+                session,
+                org_id=principal.org_id,
+                agent_id=agent_id,
+                data=body,  # type: ignore[arg-type]
+                actor=principal.actor(client_ip(request)),
+            )
     else:
-        raise UnsupportedMediaType("Send JSON (text or FAQ) or multipart/form-data (a file).")
+        raise UnsupportedMediaType("Send JSON (text, FAQ or URL) or multipart/form-data (a file).")
     return knowledge.source_out(source)
 
 
@@ -245,6 +282,31 @@ async def delete_knowledge(
     )
 
 
+async def _reindex(
+    request: Request,
+    session: DbSession,
+    principal: ManagerPrincipal,
+    agent_id: int,
+    source_id: int,
+) -> KnowledgeSource:
+    source = await knowledge.get_source(
+        session, org_id=principal.org_id, agent_id=agent_id, source_id=source_id
+    )
+    page = None
+    if source.kind == "url":
+        url = str(source.content.get("url", ""))
+        await end_transaction_before_io(session)
+        page = await read_page(url, _outbound(request))
+    return await knowledge.reindex_source(
+        session,
+        org_id=principal.org_id,
+        agent_id=agent_id,
+        source_id=source_id,
+        actor=principal.actor(client_ip(request)),
+        page=page,
+    )
+
+
 @router.post("/agents/{agent_id}/knowledge/{source_id}/reindex", response_model=KnowledgeSourceOut)
 async def reindex_knowledge(
     agent_id: PathId,
@@ -253,13 +315,9 @@ async def reindex_knowledge(
     principal: ManagerPrincipal,
     session: DbSession,
 ) -> KnowledgeSourceOut:
-    source = await knowledge.reindex_source(
-        session,
-        org_id=principal.org_id,
-        agent_id=agent_id,
-        source_id=source_id,
-        actor=principal.actor(client_ip(request)),
-    )
+    """Indexes the source again from what it was made of; a web page is fetched again (when
+    that fails, the source stays as it was and the problem is returned)."""
+    source = await _reindex(request, session, principal, agent_id, source_id)
     return knowledge.source_out(source)
 
 

@@ -12,8 +12,8 @@ BrainName = Literal["offline", "openai"]
 
 
 def _http_url(value: str | None) -> str | None:
-    if value and not value.startswith(("http://", "https://")):
-        raise ValueError("the base URL must start with http:// or https://")
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise ValueError("the URL must start with http:// or https://")
     return value
 
 
@@ -93,12 +93,21 @@ class FaqSourceIn(Strict):
     pairs: list[FaqPair] = Field(min_length=1, max_length=2000)
 
 
+class UrlSourceIn(Strict):
+    kind: Literal["url"]
+    url: str = Field(min_length=1, max_length=2000, description="An http(s) web page (HTML).")
+    title: str = Field(default="", max_length=200, description="Default: the page's title.")
+
+    _url = field_validator("url")(_http_url)
+
+
 class KnowledgeSourceOut(BaseModel):
     id: int
     agent_id: int
     kind: str
     title: str
     filename: str | None
+    url: str | None = Field(default=None, description="The web page of a `url` source.")
     status: str
     error: str | None
     chunk_count: int
@@ -125,6 +134,8 @@ class ToolCallOut(BaseModel):
     error: str | None = Field(
         default=None, description="Why the call was refused (unknown tool, bad arguments)."
     )
+    status: int | None = Field(default=None, description="HTTP status of an HTTP tool.")
+    latency_ms: float | None = Field(default=None, description="Time an HTTP tool took.")
 
 
 class PlaygroundOut(BaseModel):
@@ -159,6 +170,8 @@ class LlmCallToolCall(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
     result: str | None = None
     error: str | None = None
+    status: int | None = Field(default=None, description="HTTP status of an HTTP tool.")
+    latency_ms: float | None = Field(default=None, description="Time an HTTP tool took.")
 
 
 class LlmCallDetails(BaseModel):

@@ -4,11 +4,12 @@ The README's settings table is generated from this class (`atende settings-table
 checks that the two agree, so the documentation cannot drift.
 """
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -112,6 +113,34 @@ class Settings(BaseSettings):
         description="Retries of a chat-completions request after a timeout, 429 or 5xx "
         "(exponential backoff from 0.5 s, or the server's Retry-After).",
     )
+
+    outbound_allow_cidrs: str = Field(
+        "",
+        description="Comma-separated CIDRs (e.g. `10.0.0.0/8,fd00::/8`) that web pages for "
+        "knowledge and agents' HTTP tools may reach although they are not public addresses. "
+        "Empty: only public addresses.",
+    )
+    outbound_allow_private: bool = Field(
+        False,
+        description="Let web pages and HTTP tools reach any address, private and loopback "
+        "included: only for a trusted self-hosted setup whose users may all reach its network.",
+    )
+    outbound_timeout_seconds: float = Field(
+        15.0, gt=0, le=120, description="Time allowed for fetching a web page for knowledge."
+    )
+    outbound_max_bytes: int = Field(
+        5_242_880, ge=1024, description="Largest web page (bytes) fetched for knowledge."
+    )
+
+    @field_validator("outbound_allow_cidrs")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        for cidr in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not a CIDR like 10.0.0.0/8") from exc
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -111,7 +111,12 @@ PARAMS: dict[tuple[str, str], str] = {
             "/api/v1/agents/{agent_id}",
             "/api/v1/agents/{agent_id}/knowledge",
             "/api/v1/agents/{agent_id}/test",
+            "/api/v1/agents/{agent_id}/tools",
         )
+    },
+    **{
+        ("/api/v1/agents/{agent_id}/tools/{tool_id}", param): "agent_with_tool"
+        for param in ("agent_id", "tool_id")
     },
     **{
         (path, param): "agent_with_knowledge"
@@ -141,6 +146,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/agents/{agent_id}"): {"name": "Renamed"},
     ("POST", "/api/v1/agents/{agent_id}/knowledge"): {"kind": "text", "title": "T", "text": "x"},
     ("POST", "/api/v1/agents/{agent_id}/test"): {"text": "hello"},
+    ("POST", "/api/v1/agents/{agent_id}/tools"): {
+        "name": "lookup",
+        "description": "Looks things up.",
+        "url": "https://example.com/lookup",
+    },
+    ("PATCH", "/api/v1/agents/{agent_id}/tools/{tool_id}"): {"description": "Renamed"},
 }
 
 # (method, path template) -> why the route is not scoped by organisation
@@ -264,6 +275,17 @@ async def create_agent_with_knowledge(owner: Tenant, base_url: str) -> dict[str,
     return {"agent_id": agent_id, "source_id": str(response.json()["id"])}
 
 
+async def create_agent_with_tool(owner: Tenant, base_url: str) -> dict[str, str]:
+    """An agent of A and one of its HTTP tools (a route takes both ids)."""
+    agent_id = await create_agent(owner, base_url)
+    response = await owner.client.post(
+        f"/api/v1/agents/{agent_id}/tools",
+        json={"name": "a_tool", "description": "A's tool", "url": "https://example.com/a"},
+    )
+    assert response.status_code == 201, response.text
+    return {"agent_id": agent_id, "tool_id": str(response.json()["id"])}
+
+
 async def create_contact(owner: Tenant, base_url: str) -> str:
     conversation_id = await create_conversation(owner, base_url)
     conversation = await owner.client.get(f"/api/v1/conversations/{conversation_id}")
@@ -295,6 +317,7 @@ CREATORS: dict[str, Creator] = {
     "contact": create_contact,
     "agent": create_agent,
     "agent_with_knowledge": create_agent_with_knowledge,
+    "agent_with_tool": create_agent_with_tool,
     "conversation": create_conversation,
     "message_with_media": create_message_with_media,
     "failed_message": create_failed_message,

@@ -37,10 +37,29 @@ class ToolCall:
     arguments: dict[str, Any]
     result: str | None = None
     error: str | None = None
+    status: int | None = None  # an HTTP tool's answer
+    latency_ms: float | None = None  # how long a user-defined tool took
 
 
-# Runs a user-defined tool (not a built-in one) and returns what the model reads back.
-ToolRunner = Callable[[ToolCall], Awaitable[str]]
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """What a user-defined tool gave: the text the model reads back, and the HTTP status."""
+
+    text: str
+    status: int | None = None
+
+
+class ToolFailed(Exception):
+    """A user-defined tool failed (refused address, timeout, HTTP error): the message is told
+    to the model, which may explain it or try otherwise."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# Runs a user-defined tool (not a built-in one); raises `ToolFailed` when it fails.
+ToolRunner = Callable[[ToolCall], Awaitable[ToolResult]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ usable, the reply is the agent's fallback text with a handoff, and the error is 
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
 import openai
@@ -26,7 +26,13 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionMessageParam
 
 from atende.agents.brains import tools
-from atende.agents.brains.base import BUDGET_EXCEEDED, BrainContext, BrainReply, ToolCall
+from atende.agents.brains.base import (
+    BUDGET_EXCEEDED,
+    BrainContext,
+    BrainReply,
+    ToolCall,
+    ToolFailed,
+)
 from atende.agents.brains.http_pool import shared_http_client
 from atende.agents.search import SearchHit
 
@@ -217,7 +223,7 @@ class OpenAIBrain:
         function = getattr(call, "function", None)
         name = str(getattr(function, "name", "") or getattr(call, "type", "?"))
         raw = getattr(function, "arguments", None)
-        user_tools = {t.name for t in context.tools}
+        user_tools = {t.name: t for t in context.tools}
         try:
             if function is None or not (tools.is_builtin(name) or name in user_tools):
                 available = [t["function"]["name"] for t in tools.tool_schemas(context.tools)]
@@ -231,7 +237,8 @@ class OpenAIBrain:
                 if name == tools.HANDOFF:
                     turn.handoff_reason = str(arguments["reason"]).strip()[:200]
             else:
-                result = await self._run_user_tool(ToolCall(name, arguments), context)
+                tools.check_user_arguments(user_tools[name], arguments)
+                return await self._run_user_tool(ToolCall(name, arguments), context, turn)
         except tools.RefusedCall as exc:
             refused = tools.refused(name, raw, str(exc))
             turn.calls.append(refused)
@@ -241,13 +248,29 @@ class OpenAIBrain:
         return result
 
     @staticmethod
-    async def _run_user_tool(call: ToolCall, context: BrainContext) -> str:
+    async def _run_user_tool(call: ToolCall, context: BrainContext, turn: _Turn) -> str:
+        """Runs the agent's own tool, timed; its failure is the model's to explain."""
         if context.run_tool is None:
             raise tools.RefusedCall(f"error: the tool {call.name} is not available now")
+        started = time.perf_counter()
+        status: int | None = None
+        failure: str | None = None
         try:
-            return await context.run_tool(call)
-        except Exception as exc:  # a tool's failure is the model's to explain, not a crash
-            raise tools.RefusedCall(f"error: the tool {call.name} failed ({exc})"[:500]) from exc
+            done = await context.run_tool(call)
+        except ToolFailed as exc:
+            status, failure = exc.status, str(exc)[:500]
+        except Exception as exc:  # a tool's crash is the model's to explain, not the turn's
+            failure = f"{type(exc).__name__}: {exc}"[:500]
+        else:
+            status, result = done.status, done.text
+        if failure is not None:
+            result = f"error: the tool {call.name} failed ({failure})"[:500]
+            turn.problems.append(f"{call.name}: {failure}")
+        latency = round((time.perf_counter() - started) * 1000, 1)
+        turn.calls.append(
+            replace(call, result=result, error=failure, status=status, latency_ms=latency)
+        )
+        return result
 
     @staticmethod
     def _fallback(context: BrainContext, turn: _Turn, error: str, started: float) -> BrainReply:

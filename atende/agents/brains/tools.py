@@ -8,6 +8,10 @@ caller, which applies the effect after the turn (in its own transaction).
 import json
 from typing import Any
 
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import best_match
+from jsonschema.protocols import Validator
+
 from atende.agents.brains.base import ToolCall, ToolSpec
 
 HANDOFF = "handoff_to_human"
@@ -101,6 +105,35 @@ def check_builtin(name: str, arguments: dict[str, Any]) -> None:
             raise RefusedCall(f"error: {name} needs `{key}` as a non-empty string")
     if name == ADD_LABEL and len(arguments["name"].strip()) > 40:
         raise RefusedCall("error: labels have at most 40 characters")
+
+
+# A marker, by identity: what `validator_for` gives for a schema naming no draft it knows.
+_NO_DRAFT: type[Validator] = validators.extend(Draft202012Validator)  # type: ignore[no-untyped-call]
+
+
+def schema_validator(schema: dict[str, Any]) -> type[Validator] | None:
+    """The JSON Schema draft `schema` names (2020-12 when it names none); None: a `$schema`
+    this library does not know."""
+    found: type[Validator] = validators.validator_for(schema, default=_NO_DRAFT)
+    if found is _NO_DRAFT:
+        return None if "$schema" in schema else Draft202012Validator
+    return found
+
+
+def check_user_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> None:
+    """A user-defined tool's arguments against its JSON Schema (checked as a schema when the
+    tool was saved); the first error is told to the model."""
+    validator_class = schema_validator(spec.parameters) or Draft202012Validator
+    try:
+        error = best_match(validator_class(spec.parameters).iter_errors(arguments))
+    except Exception as exc:  # e.g. a `$ref` that resolves to nothing: the schema's fault
+        raise RefusedCall(
+            f"error: the parameters of {spec.name} cannot be checked ({exc})"[:500]
+        ) from exc
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path)
+        at = f" at `{where}`" if where else ""
+        raise RefusedCall(f"error: invalid arguments for {spec.name}{at}: {error.message}"[:500])
 
 
 def is_builtin(name: str) -> bool:
