@@ -11,6 +11,8 @@ from atende import __version__
 from atende.agents import pages as agent_pages
 from atende.agents import routes as agent_routes
 from atende.agents import service as agents_service
+from atende.agents.indexing import KnowledgeIndexer
+from atende.agents.knowledge import INDEX_JOB
 from atende.agents.pipeline import ReplyPipeline
 from atende.core import directory, health
 from atende.core import routes as core_routes
@@ -126,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _register_jobs(jobs: JobRunner, database: Database, box: SecretBox, settings: Settings) -> None:
     jobs.register(REPLY_DUE_JOB, ReplyPipeline(database, box, settings))
+    jobs.register(INDEX_JOB, KnowledgeIndexer(database))
 
 
 def _provide_lookups() -> None:

@@ -39,6 +39,14 @@ class ToolCall:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """A customer's image for a vision-capable model, inline (`data:` URL; size-capped)."""
+
+    mime_type: str
+    data_url: str
+
+
 # Runs a user-defined tool (not a built-in one) and returns what the model reads back.
 ToolRunner = Callable[[ToolCall], Awaitable[str]]
 
@@ -47,6 +55,7 @@ ToolRunner = Callable[[ToolCall], Awaitable[str]]
 class BrainContext:
     agent: AgentProfile
     message: str
+    images: list[ImagePart] = field(default_factory=list)  # sent with the message (vision)
     knowledge: list[SearchHit] = field(default_factory=list)  # best first
     memory: list[MemoryMessage] = field(default_factory=list)  # oldest first
     tools: list[ToolSpec] = field(default_factory=list)  # user-defined, beside the built-ins

@@ -123,7 +123,7 @@
       if (cid === openId() && head && head.getAttribute("data-mode") !== d.mode) header(cid);
       if (cid === openId() && d.unread_count > 0) seen(cid);
     } else if (m.type === "message.created") message(cid, String(d.message_id), true);
-    else if (m.type === "message.status") message(cid, String(d.message_id), false);
+    else if (m.type === "message.status" || m.type === "message.updated") message(cid, String(d.message_id), false);
   });
   document.addEventListener("atende:resync", resync);
 
