@@ -75,6 +75,8 @@ class KnowledgeIndexer:
     async def _index(self, org_id: int, source_id: int) -> None:
         async with self.database.unit_of_work(write=False) as session:
             source = await _source(session, org_id, source_id)
+            if source is not None:
+                session.expunge(source)  # read after the session (chunking takes a while)
         if source is None or source.status not in ("queued", "indexing"):
             return  # deleted, or settled by an earlier run of this job
         # Resuming: what earlier batches committed stays; a fresh start replaces everything.
