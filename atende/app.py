@@ -147,6 +147,7 @@ def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
             "/webhooks/": settings.webhook_max_body_bytes,
             r"/api/v1/conversations/\d+/attachments$": upload_limit,
             r"/api/v1/agents/\d+/knowledge$": upload_limit,
+            r"/agents/\d+/knowledge/file$": upload_limit,  # the editor's upload (up to 10 MB)
             # The simulated phone sends files too (as base64 through the API).
             r"(/api/v1)?/sandbox/\d+/messages$": upload_limit * 4 // 3 + 65_536,
         },
