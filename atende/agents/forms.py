@@ -135,7 +135,7 @@ def _payload(form: dict[str, str], errors: dict[str, FieldError]) -> dict[str, A
         "ignored_contacts": _split(form.get("ignored_contacts", ""), r"[,\s]+"),
         "working_hours": _hours(form, errors),
     }
-    behaviour |= {name: form.get(name, "") for name in BEHAVIOUR_TEXTS}
+    behaviour |= {name: form[name] for name in BEHAVIOUR_TEXTS if name in form}
     payload: dict[str, Any] = {name: form.get(name, "") for name in (*TEXT_FIELDS, *NUMBER_FIELDS)}
     payload["api_key"] = form.get("api_key", "")
     payload["vision"] = form.get("vision") == "on"
