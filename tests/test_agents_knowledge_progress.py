@@ -81,7 +81,8 @@ async def test_a_large_source_is_indexed_in_batches_with_live_progress(tenant: T
     }
     indexing = [p["done"] for p in progress if p["status"] == "indexing"]
     assert indexing[0] == 0
-    assert indexing == sorted(indexing) and len(indexing) >= 3  # batch by batch
+    assert indexing == sorted(indexing)
+    assert len(indexing) >= 3  # batch by batch
     (listed,) = (await tenant.client.get(f"/api/v1/agents/{agent_id}/knowledge")).json()
     assert (listed["status"], listed["chunk_count"]) == ("ready", total)
     assert (listed["progress_done"], listed["progress_total"]) == (total, total)
