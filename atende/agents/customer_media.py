@@ -27,9 +27,13 @@ import openai
 
 from atende.agents.brains.base import ImagePart
 from atende.agents.brains.openai import client_for, describe
+from atende.agents.llm_calls import price_table, record_llm_call
+from atende.agents.search import SearchHit, search
 from atende.agents.service import AgentProfile
+from atende.core.db import Database
+from atende.core.settings import Settings
 from atende.inbox.replies import Attachment, ReplyContext
-from atende.inbox.transcripts import read_attachment
+from atende.inbox.transcripts import read_attachment, record_transcript
 
 log = logging.getLogger("atende.agents.customer_media")
 VISION_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
@@ -190,3 +194,51 @@ class MediaReader:
         }
         readable.inputs.append(entry | ({"error": error} if error else {}))
         return error is None
+
+
+async def keep_transcripts(
+    database: Database,
+    *,
+    settings: Settings,
+    context: ReplyContext,
+    agent_id: int,
+    readable: Readable,
+    knowledge: list[SearchHit],
+    passages: int,
+) -> list[SearchHit]:
+    """Stores the transcripts just made with their messages, and records each transcription
+    as an LLM call (it was a paid request, or a failure to see); returns the knowledge looked
+    up again with the customer's words, which the first search could not know."""
+    if not readable.transcriptions:
+        return knowledge
+    async with database.unit_of_work() as session:
+        for made in readable.transcriptions:
+            await record_transcript(
+                session,
+                org_id=context.org_id,
+                message_id=made.message_id,
+                transcript=made.text,
+                error=made.error,
+            )
+            inputs = [i for i in readable.inputs if i["message_id"] == made.message_id]
+            await record_llm_call(
+                session,
+                org_id=context.org_id,
+                agent_id=agent_id,
+                conversation_id=context.conversation_id,
+                model=made.model,
+                prompt_tokens=0,
+                completion_tokens=0,
+                latency_ms=made.latency_ms,
+                outcome="ok" if made.error is None else "error",
+                error=made.error,
+                prices=price_table(settings),
+                details={"inputs": inputs},
+            )
+        return await search(
+            session,
+            org_id=context.org_id,
+            agent_id=agent_id,
+            query=readable.message,
+            limit=passages,
+        )

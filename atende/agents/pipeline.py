@@ -32,10 +32,11 @@ from atende.agents.customer_media import (
     MEDIA_WAITS,
     MediaReader,
     Readable,
+    keep_transcripts,
     waits_for_media,
 )
 from atende.agents.llm_calls import budget_left, details_of, price_table, record_llm_call
-from atende.agents.search import SearchHit, search
+from atende.agents.search import search
 from atende.agents.service import behaviour_of, get_agent, profile_of
 from atende.core import directory
 from atende.core.db import Database, utcnow
@@ -43,7 +44,7 @@ from atende.core.events import EventPayload, event_schema, record_event
 from atende.core.jobs import Job, RetryLater, enqueue
 from atende.core.security import SecretBox
 from atende.core.settings import Settings
-from atende.inbox import conversations, replies, transcripts
+from atende.inbox import conversations, replies
 from atende.inbox import service as inbox
 from atende.inbox.inbound import REPLY_DUE_JOB, reply_key
 
@@ -241,7 +242,15 @@ class ReplyPipeline:
             if waits_for_media(context) and job.attempt <= MEDIA_WAITS:
                 raise RetryLater(MEDIA_WAIT_SECONDS, "a voice note or image is still downloading")
             readable = await self.reader.read(context, profile)
-            knowledge = await self._keep_transcripts(context, agent_id, readable, knowledge)
+            knowledge = await keep_transcripts(
+                self.database,
+                settings=self.settings,
+                context=context,
+                agent_id=agent_id,
+                readable=readable,
+                knowledge=knowledge,
+                passages=KNOWLEDGE_PASSAGES,
+            )
         if decision.verdict is Verdict.answer and readable.polite is not None:
             text = readable.polite  # nothing the brain could read: ask to write
         elif decision.verdict is Verdict.answer:
@@ -278,49 +287,6 @@ class ReplyPipeline:
             resume=decision.resume,
             inputs=readable.inputs,
         )
-
-    async def _keep_transcripts(
-        self,
-        context: replies.ReplyContext,
-        agent_id: int,
-        readable: Readable,
-        knowledge: list[SearchHit],
-    ) -> list[SearchHit]:
-        """Stores the transcripts just made (and records their calls); the knowledge is
-        looked up again with the customer's words, which the first search did not know."""
-        if not readable.transcriptions:
-            return knowledge
-        async with self.database.unit_of_work() as session:
-            for made in readable.transcriptions:
-                await transcripts.record_transcript(
-                    session,
-                    org_id=context.org_id,
-                    message_id=made.message_id,
-                    transcript=made.text,
-                    error=made.error,
-                )
-                await record_llm_call(
-                    session,
-                    org_id=context.org_id,
-                    agent_id=agent_id,
-                    conversation_id=context.conversation_id,
-                    model=made.model,
-                    prompt_tokens=0,
-                    completion_tokens=0,
-                    latency_ms=made.latency_ms,
-                    outcome="ok" if made.error is None else "error",
-                    error=made.error,
-                    prices=price_table(self.settings),
-                    details={"inputs": [i for i in readable.inputs
-                                        if i["message_id"] == made.message_id]},
-                )  # fmt: skip
-            return await search(
-                session,
-                org_id=context.org_id,
-                agent_id=agent_id,
-                query=readable.message,
-                limit=KNOWLEDGE_PASSAGES,
-            )
 
     async def _deliver(
         self,
