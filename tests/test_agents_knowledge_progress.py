@@ -96,7 +96,9 @@ async def test_a_large_source_is_indexed_in_batches_with_live_progress(tenant: T
     assert answer.json()["passages"], answer.json()
 
 
-async def test_a_small_source_is_ready_in_the_request(tenant: Tenant) -> None:
+async def test_a_small_source_is_ready_in_the_request(
+    tenant: Tenant, other_tenant: Tenant
+) -> None:
     agent_id = await new_agent(tenant)
     created = await tenant.client.post(
         f"/api/v1/agents/{agent_id}/knowledge",
@@ -106,6 +108,11 @@ async def test_a_small_source_is_ready_in_the_request(tenant: Tenant) -> None:
     body = created.json()
     assert body["status"] == "ready"
     assert body["progress_done"] == body["progress_total"] == body["chunk_count"] > 0
+    fragment = await tenant.client.get(f"/agents/{agent_id}/knowledge/sources")
+    assert "Curto" in fragment.text
+    foreign = await other_tenant.client.get(f"/agents/{agent_id}/knowledge/sources")
+    assert foreign.status_code == 404
+    assert "Curto" not in foreign.text
 
 
 async def test_a_file_that_cannot_be_indexed_ends_failed_with_its_reason(tenant: Tenant) -> None:
