@@ -3,12 +3,16 @@ with the message, an image reaching a vision model, a failed transcription still
 and the polite answers when the agent can neither hear nor see."""
 
 import base64
+import json
 from typing import Any
 
+from tests.support.fake_evolution import FakeEvolution
 from tests.support.fake_http import Scripted
 from tests.support.fake_openai import TRANSCRIPTIONS, FakeOpenAI
+from tests.support.server import Server
 from tests.support.tenants import Tenant
-from tests.test_agents_pipeline import CUSTOMER, agent_on_number, settle
+from tests.test_agents_pipeline import CUSTOMER, FAST, agent_on_number, settle
+from tests.test_whatsapp_evolution_e2e import FIXTURES, NAME, Number, wait_for
 
 OGG = b"OggS\x00\x02sandbox-voice-note"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 48
@@ -154,3 +158,55 @@ async def test_without_transcription_or_vision_the_polite_answers_are_sent(
     await send_media(tenant, instance_id, PNG, "image/png", caption="vocês fazem entrega?")
     chat = await settle(tenant, instance_id)
     assert "entregamos em toda a cidade" in chat[-1]["text"].lower()
+
+
+async def test_an_image_still_downloading_is_waited_for(server: Server, tenant: Tenant) -> None:
+    """Evolution without inline media: the first downloads fail (retried by its job, with
+    backoff, for longer than the debounce), so the reply waits for the image rather than
+    answering without it."""
+    payload = json.loads((FIXTURES / "messages-upsert-image.json").read_bytes())
+    del payload["data"]["message"]["base64"]
+    key = payload["data"]["key"]["id"]
+    jpeg = b"\xff\xd8\xff a customer's photo \xff\xd9"
+    async with FakeOpenAI() as model, FakeEvolution() as evolution:
+        evolution.media[key] = ("image/jpeg", jpeg)
+        evolution.script(
+            "POST",
+            f"/chat/getBase64FromMediaMessage/{NAME}",
+            *[Scripted(500, {"error": "busy"})] * 2,
+        )
+        number = Number(server, tenant, evolution)
+        await number.pair()
+        await number.fixture("connection-update-open.json")
+        agent = await tenant.client.post(
+            "/api/v1/agents",
+            json={
+                "name": "Ana",
+                "brain": "openai",
+                "base_url": model.base_url + "/v1",
+                "model": "gpt-4o-mini",
+                "vision": True,
+                "behaviour": FAST,
+            },
+        )
+        assert agent.status_code == 201, agent.text
+        assigned = await tenant.client.patch(
+            f"/api/v1/instances/{number.id}", json={"agent_id": agent.json()["id"]}
+        )
+        assert assigned.status_code == 200, assigned.text
+        model.say("Temos esse modelo em azul, sim!")
+        delivered = await number.deliver(json.dumps(payload).encode())
+        assert delivered.json()["stored"] == 1, delivered.text
+
+        async def answered() -> bool:
+            return any(r.path == f"/message/sendText/{NAME}" for r in evolution.requests)
+
+        await wait_for(answered, timeout=30)
+        fetches = [r for r in evolution.requests if "getBase64FromMediaMessage" in r.path]
+        (completion,) = model.completions()
+    assert len(fetches) == 3  # the failed downloads, then the one the reply waited for
+    data_url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
+    assert completion.json["messages"][-1]["content"] == [
+        {"type": "text", "text": "Esse modelo tem em azul?"},
+        {"type": "image_url", "image_url": {"url": data_url}},
+    ]
