@@ -60,7 +60,6 @@ def attachment(
         "type": kind,
         "caption": "",
         "mime_type": mime,
-        "size": len(data),
         "path": store_bytes(root, data),
         "pending": False,
         "error": None,

@@ -33,7 +33,6 @@ class Attachment:
     type: str  # audio | image
     caption: str  # the message's text
     mime_type: str
-    size: int
     path: str | None  # relative to the media root once the bytes are stored
     pending: bool  # still being downloaded
     error: str | None  # the download failed
@@ -87,7 +86,6 @@ def _attachment(message: Message) -> Attachment | None:
         type=message.type,
         caption=message.text or "",
         mime_type=safe_mime(media.get("mime_type")),
-        size=int(media.get("size") or 0),
         path=str(media["path"]) if media.get("path") else None,
         pending=needs_fetch(media),
         error=str(media["error"]) if media.get("error") else None,
