@@ -96,9 +96,7 @@ async def test_a_large_source_is_indexed_in_batches_with_live_progress(tenant: T
     assert answer.json()["passages"], answer.json()
 
 
-async def test_a_small_source_is_ready_in_the_request(
-    tenant: Tenant, other_tenant: Tenant
-) -> None:
+async def test_a_small_source_is_ready_in_the_request(tenant: Tenant, other_tenant: Tenant) -> None:
     agent_id = await new_agent(tenant)
     created = await tenant.client.post(
         f"/api/v1/agents/{agent_id}/knowledge",
