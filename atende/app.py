@@ -14,6 +14,8 @@ from atende.agents import service as agents_service
 from atende.agents import tool_routes as agent_tool_routes
 from atende.agents import why_pages
 from atende.agents.brains.http_pool import close_shared_http_client
+from atende.agents.indexing import KnowledgeIndexer
+from atende.agents.knowledge import INDEX_JOB
 from atende.agents.pipeline import ReplyPipeline
 from atende.core import directory, health
 from atende.core import routes as core_routes
@@ -161,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _register_jobs(jobs: JobRunner, database: Database, box: SecretBox, settings: Settings) -> None:
     jobs.register(REPLY_DUE_JOB, ReplyPipeline(database, box, settings))
+    jobs.register(INDEX_JOB, KnowledgeIndexer(database))
 
 
 def _provide_lookups() -> None:
@@ -180,6 +183,7 @@ def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
             "/webhooks/": settings.webhook_max_body_bytes,
             r"/api/v1/conversations/\d+/attachments$": upload_limit,
             r"/api/v1/agents/\d+/knowledge$": upload_limit,
+            r"/agents/\d+/knowledge/file$": upload_limit,  # the editor's upload (up to 10 MB)
             # The simulated phone sends files too (as base64 through the API).
             r"(/api/v1)?/sandbox/\d+/messages$": upload_limit * 4 // 3 + 65_536,
         },

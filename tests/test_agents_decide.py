@@ -28,6 +28,7 @@ def context(**changes: object) -> ReplyContext:
         last_inbound_at=NOW - timedelta(seconds=30),
         unanswered=["vocês abrem hoje?"],
         unanswered_at=[NOW - timedelta(seconds=30)],
+        unanswered_ids=[10],
         memory=[],
         agent_replies_last_minute=0,
         agent_has_spoken=True,
@@ -93,12 +94,14 @@ def test_human_mode_resumes_after_silence_with_only_the_new_messages() -> None:
         quiet_since=NOW - timedelta(minutes=90),
         unanswered=["falar com atendente", "alguém aí?"],
         unanswered_at=[NOW - timedelta(minutes=90), NOW - timedelta(seconds=30)],
+        unanswered_ids=[9, 10],
     )
     decision = decide(people, Behaviour(human_silence_resume_minutes=60), NOW)
     assert decision.verdict is Verdict.answer
     assert decision.resume
     assert decision.context is not None
     assert decision.context.unanswered == ["alguém aí?"]
+    assert decision.context.unanswered_ids == [10]
     assert decide(people, Behaviour(human_silence_resume_minutes=120), NOW).verdict is (
         Verdict.quiet
     )

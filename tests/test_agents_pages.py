@@ -270,3 +270,37 @@ async def test_saving_an_agent_whose_model_server_is_down_warns_in_both_language
     assert f"O servidor do modelo não respondeu em {dead}" in portuguese.text
     assert "<b>x</b>" not in forged.text
     assert "did not answer" not in forged.text
+
+
+async def test_voice_notes_and_images_settings_through_the_form(
+    server: Server, tenant: Tenant
+) -> None:
+    async with signed_in(server.base_url, tenant.email) as client:
+        new = await client.get("/agents/new", headers=PT)
+        assert "Áudios e imagens" in new.text
+        assert "Recebi seu áudio" in new.text  # the default reply, ready to edit
+        fields = {
+            "brain": "openai",
+            "model": "gpt-4o-mini",
+            "transcription_model": "whisper-1",
+            "vision": "on",
+            "voice_note_reply": "Please write: we cannot hear audio here.",
+            "image_reply": "Please describe the picture.",
+        }
+        created = await client.post("/agents", data=editor_form(client, **fields))
+        assert created.status_code == 303, created.text
+        agent = await agent_named(tenant, "Balcão")
+        assert (agent["transcription_model"], agent["vision"]) == ("whisper-1", True)
+        behaviour = agent["behaviour"]
+        assert isinstance(behaviour, dict)
+        assert behaviour["voice_note_reply"] == "Please write: we cannot hear audio here."
+        assert behaviour["image_reply"] == "Please describe the picture."
+        page = await client.get(f"/agents/{agent['id']}", headers=EN)
+        assert 'value="whisper-1"' in page.text
+        assert "Please describe the picture." in page.text
+        refused = await client.post(
+            f"/agents/{agent['id']}", data=editor_form(client, **fields | {"image_reply": ""})
+        )
+        assert refused.status_code == 422
+        unchanged = await agent_named(tenant, "Balcão")
+        assert unchanged["behaviour"] == behaviour

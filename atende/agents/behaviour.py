@@ -105,6 +105,22 @@ class Behaviour(Strict):
         default="Olá! Estamos fora do horário de atendimento; respondemos assim que voltarmos.",
         max_length=1000,
     )
+    # What the bot says when it cannot read a customer's message; they offer a person, as
+    # the other replies do (the customer may answer with a handoff keyword).
+    voice_note_reply: str = Field(
+        default="Recebi seu áudio, mas ainda não consigo ouvir áudios por aqui. Pode escrever "
+        "sua mensagem? Se preferir, chamo uma pessoa da equipe.",
+        min_length=1,
+        max_length=1000,
+        description="The answer to a voice note that cannot be transcribed.",
+    )
+    image_reply: str = Field(
+        default="Recebi sua imagem, mas não consigo ver imagens por aqui. Pode descrever em "
+        "texto o que precisa? Se preferir, chamo uma pessoa da equipe.",
+        min_length=1,
+        max_length=1000,
+        description="The answer to an image without a caption the agent cannot see.",
+    )
     answer_groups: bool = False
     ignored_contacts: list[ContactId] = Field(
         default_factory=list,

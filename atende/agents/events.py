@@ -23,3 +23,17 @@ class LlmCalled(EventPayload):
     latency_ms: int
     outcome: Outcome
     error: str | None = None
+
+
+@event_schema
+class KnowledgeProgress(EventPayload):
+    """A knowledge source indexed in the background moved on: queued, a batch of chunks
+    indexed (`done` of `total`), ready, or failed (`error` says why)."""
+
+    event_type: ClassVar[str] = "knowledge.progress"
+    agent_id: int
+    source_id: int
+    status: Literal["queued", "indexing", "ready", "failed"]  # schemas.SourceStatus
+    done: int
+    total: int
+    error: str | None = None

@@ -13,7 +13,16 @@ from pydantic import ValidationError
 from atende.agents.behaviour import WEEKDAYS, WorkingHours
 from atende.agents.schemas import AgentIn, AgentOut, AgentPatch
 
-TEXT_FIELDS = ("name", "instructions", "greeting", "fallback_text", "brain", "base_url", "model")
+TEXT_FIELDS = (
+    "name",
+    "instructions",
+    "greeting",
+    "fallback_text",
+    "brain",
+    "base_url",
+    "model",
+    "transcription_model",
+)
 NUMBER_FIELDS = ("temperature", "max_tokens")
 BEHAVIOUR_NUMBERS = (
     "debounce_seconds",
@@ -22,7 +31,15 @@ BEHAVIOUR_NUMBERS = (
     "human_silence_resume_minutes",
     "replies_per_minute",
 )
-CHECKBOXES = ("show_typing", "split_replies", "answer_groups", "hours_enabled", "clear_api_key")
+CHECKBOXES = (
+    "show_typing",
+    "split_replies",
+    "answer_groups",
+    "hours_enabled",
+    "clear_api_key",
+    "vision",
+)
+BEHAVIOUR_TEXTS = ("out_of_hours_reply", "voice_note_reply", "image_reply")
 DEFAULT_ZONE = "America/Sao_Paulo"
 _RANGE = re.compile(r"^\s*(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})\s*$")
 # pydantic error types -> catalog keys (with the limit where there is one)
@@ -72,12 +89,13 @@ def form_of(agent: AgentOut | None) -> dict[str, str]:
         "answer_groups": "on" if b.answer_groups else "",
         "hours_enabled": "on" if hours else "",
         "clear_api_key": "",
+        "vision": "on" if data.vision else "",
         "api_key": "",
         "handoff_keywords": ", ".join(b.handoff_keywords),
         "ignored_contacts": "\n".join(b.ignored_contacts),
-        "out_of_hours_reply": b.out_of_hours_reply,
         "timezone": hours.timezone if hours else DEFAULT_ZONE,
     }
+    form |= {name: getattr(b, name) for name in BEHAVIOUR_TEXTS}
     days = (hours or WorkingHours()).days  # closed hours still show the usual week
     for day in WEEKDAYS:
         form[f"hours_{day}"] = ", ".join(f"{r.start}-{r.end}" for r in days.get(day, []))
@@ -124,11 +142,12 @@ def _payload(form: dict[str, str], errors: dict[str, FieldError]) -> dict[str, A
         "answer_groups": form.get("answer_groups") == "on",
         "handoff_keywords": _split(form.get("handoff_keywords", ""), r"[,\n]"),
         "ignored_contacts": _split(form.get("ignored_contacts", ""), r"[,\s]+"),
-        "out_of_hours_reply": form.get("out_of_hours_reply", ""),
         "working_hours": _hours(form, errors),
     }
+    behaviour |= {name: form[name] for name in BEHAVIOUR_TEXTS if name in form}
     payload: dict[str, Any] = {name: form.get(name, "") for name in (*TEXT_FIELDS, *NUMBER_FIELDS)}
     payload["api_key"] = form.get("api_key", "")
+    payload["vision"] = form.get("vision") == "on"
     payload["behaviour"] = behaviour
     return payload
 

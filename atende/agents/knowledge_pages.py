@@ -107,6 +107,21 @@ async def add_faq(
     return _back(request, agent_id)
 
 
+@router.get("/agents/{agent_id}/knowledge/sources")
+async def sources_fragment(
+    request: Request, principal: PagePrincipal, session: DbSession, agent_id: PathId
+) -> Response:
+    """The list of sources, fetched again by the page on each `knowledge.progress` event."""
+    sources = await knowledge.list_sources(session, org_id=principal.org_id, agent_id=agent_id)
+    return render(
+        request,
+        "agents/_sources.html",
+        agent={"id": agent_id},
+        sources=sources,
+        can_manage=principal.role.can_manage,
+    )
+
+
 @router.get("/agents/{agent_id}/knowledge/faq-row")
 async def faq_row(
     request: Request, principal: PageManager, agent_id: PathId, n: int = 0

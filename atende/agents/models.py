@@ -46,6 +46,9 @@ class Agent(Base):
     temperature: Mapped[float] = mapped_column(Float, default=0.3)
     max_tokens: Mapped[int] = mapped_column(Integer, default=512)
     api_key_encrypted: Mapped[str] = mapped_column(Text, default="")
+    # Voice notes: the transcription model at the same base URL ("" = not transcribed).
+    transcription_model: Mapped[str] = mapped_column(String(120), default="")
+    vision: Mapped[bool] = mapped_column(Boolean, default=False)  # the model reads images
     # `atende.agents.behaviour.Behaviour` as JSON, validated on every write.
     behaviour: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -66,9 +69,13 @@ class KnowledgeSource(Base):
     # or a web page's URL (fetched again) with the text extracted from it.
     content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     filename: Mapped[str | None] = mapped_column(String(255), default=None)
-    status: Mapped[str] = mapped_column(String(16), default="indexing")  # indexing|ready|failed
+    # queued | indexing | ready | failed (`error` says why); see `indexing.py`.
+    status: Mapped[str] = mapped_column(String(16), default="indexing")
     error: Mapped[str | None] = mapped_column(String(500), default=None)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Chunks indexed so far, of how many (a large source is indexed in batches by a job).
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -76,7 +76,7 @@ async def _saved(request: Request, session: AsyncSession, agent: Agent) -> Respo
     url = f"/agents/{agent.id}?saved=1"
     profile = service.profile_of(agent, box_of(request))
     await end_transaction_before_io(session)
-    warning = await probe.saved_agent_warning(profile)
+    warning = await probe.model_server_warning(profile)
     return redirect(request, url + (f"&warn={warning}" if warning else ""))
 
 

@@ -6,7 +6,10 @@ conversation (superseding the pending one of the same burst). This handler then:
 1. reads the conversation and the agent of its number, and decides (`decide`): stay quiet
    (people are answering, a group, an ignored contact, the loop cap), wait for the burst to
    end (debounce: a later job), hand off (a handoff keyword), the out-of-hours reply, or answer;
-2. retrieves knowledge and closes the transaction, then asks the brain (which may take seconds);
+2. retrieves knowledge and closes the transaction; makes the burst's voice notes and images
+   readable (`customer_media.py`: transcripts are stored, and the knowledge looked up again
+   with them), then asks the brain (which may take seconds), or, when nothing of the burst
+   can be read, answers the behaviour's polite "please write" text;
 3. in one transaction, claims the burst (exactly once: a retried job finds it answered; an
    operator who took over meanwhile wins) and queues the reply, split into WhatsApp-sized
    parts paced like typing; a brain's handoff hands the conversation to people.
@@ -15,14 +18,23 @@ conversation (superseding the pending one of the same burst). This handler then:
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 from atende.agents.behaviour import Behaviour
 from atende.agents.brains import brain_for
 from atende.agents.brains.base import BrainContext, BrainReply, MemoryMessage
+from atende.agents.customer_media import (
+    MEDIA_WAIT_SECONDS,
+    MEDIA_WAITS,
+    MediaReader,
+    Readable,
+    keep_transcripts,
+    waits_for_media,
+)
 from atende.agents.llm_calls import budget_left, details_of, price_table, record_llm_call
 from atende.agents.search import search
 from atende.agents.service import behaviour_of, get_agent, profile_of
@@ -30,7 +42,7 @@ from atende.agents.tool_runner import Toolbox, toolbox
 from atende.core import directory
 from atende.core.db import Database, utcnow
 from atende.core.events import EventPayload, event_schema, record_event
-from atende.core.jobs import Job, enqueue
+from atende.core.jobs import Job, RetryLater, enqueue
 from atende.core.security import SecretBox
 from atende.core.settings import Settings
 from atende.inbox import conversations, replies
@@ -85,14 +97,19 @@ def decide(context: replies.ReplyContext, behaviour: Behaviour, now: datetime) -
         # ...and answers what came after that silence, not what people were left with.
         since = now - timedelta(minutes=minutes)
         recent = [
-            (text, at)
-            for text, at in zip(context.unanswered, context.unanswered_at, strict=True)
+            (text, at, message_id)
+            for text, at, message_id in zip(
+                context.unanswered, context.unanswered_at, context.unanswered_ids, strict=True
+            )
             if at >= since
         ]
         if not recent:
             return Decision(Verdict.quiet, "nothing new since people went silent")
         context = replace(
-            context, unanswered=[text for text, _ in recent], unanswered_at=[at for _, at in recent]
+            context,
+            unanswered=[text for text, _, _ in recent],
+            unanswered_at=[at for _, at, _ in recent],
+            unanswered_ids=[message_id for _, _, message_id in recent],
         )
     elif context.mode != "bot":
         return Decision(Verdict.quiet, "conversation closed")
@@ -159,6 +176,14 @@ class ReplyPipeline:
     database: Database
     box: SecretBox
     settings: Settings
+    reader: MediaReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reader = MediaReader(
+            media_root=Path(self.settings.data_dir) / "media",
+            timeout=self.settings.llm_timeout_seconds,
+            max_retries=self.settings.llm_max_retries,
+        )
 
     async def __call__(self, job: Job) -> None:
         conversation_id = int(job.payload["conversation_id"])
@@ -223,11 +248,28 @@ class ReplyPipeline:
         text = behaviour.out_of_hours_reply if decision.verdict is Verdict.out_of_hours else ""
         reply = None
         close = False
-        if decision.verdict is Verdict.answer:
+        readable = Readable(message="\n".join(context.unanswered))
+        if decision.verdict is Verdict.answer and context.attachments:
+            if waits_for_media(context) and job.attempt <= MEDIA_WAITS:
+                raise RetryLater(MEDIA_WAIT_SECONDS, "a voice note or image is still downloading")
+            readable = await self.reader.read(context, profile)
+            knowledge = await keep_transcripts(
+                self.database,
+                settings=self.settings,
+                context=context,
+                agent_id=agent_id,
+                readable=readable,
+                knowledge=knowledge,
+                passages=KNOWLEDGE_PASSAGES,
+            )
+        if decision.verdict is Verdict.answer and readable.polite is not None:
+            text = readable.polite  # nothing the brain could read: ask to write
+        elif decision.verdict is Verdict.answer:
             reply = await brain_for(profile.brain, self.settings).reply(
                 BrainContext(
                     agent=profile,
-                    message="\n".join(context.unanswered),
+                    message=readable.message,
+                    images=readable.images,
                     knowledge=knowledge,
                     memory=[
                         MemoryMessage(said.author, said.text)
@@ -256,6 +298,7 @@ class ReplyPipeline:
             reply=reply,
             agent_id=agent_id,
             resume=decision.resume,
+            inputs=readable.inputs,
         )
 
     async def _deliver(
@@ -269,6 +312,7 @@ class ReplyPipeline:
         reply: BrainReply | None,
         agent_id: int,
         resume: bool,
+        inputs: list[dict[str, Any]],
     ) -> None:
         parts = split_reply(text) if behaviour.split_replies else ([text] if text else [])
         async with self.database.unit_of_work() as session:
@@ -287,7 +331,7 @@ class ReplyPipeline:
                     outcome=reply.outcome,
                     error=reply.error,
                     prices=price_table(self.settings),
-                    details=details_of(reply),
+                    details={**details_of(reply), "inputs": inputs},
                 )
                 call_id = call.id
             if not await replies.claim_reply(

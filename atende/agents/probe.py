@@ -9,8 +9,7 @@ from typing import Literal
 
 import openai
 
-from atende.agents.brains.http_pool import shared_http_client
-from atende.agents.brains.openai import DEFAULT_BASE_URL, NO_KEY
+from atende.agents.brains.openai import client_for
 from atende.agents.service import AgentProfile
 
 PROBE_SECONDS = 3.0
@@ -18,20 +17,10 @@ PROBE_SECONDS = 3.0
 ModelServerWarning = Literal["unreachable", "refused_key"]
 
 
-async def model_server_warning(
-    *, brain: str, base_url: str, api_key: str | None
-) -> ModelServerWarning | None:
-    if brain != "openai":
+async def model_server_warning(agent: AgentProfile) -> ModelServerWarning | None:
+    if agent.brain != "openai":
         return None
-    client = openai.AsyncOpenAI(
-        api_key=api_key or NO_KEY,
-        base_url=base_url or DEFAULT_BASE_URL,
-        timeout=PROBE_SECONDS,
-        max_retries=0,
-        http_client=shared_http_client(),
-    )
-    client.organization = None
-    client.project = None
+    client = client_for(agent, timeout=PROBE_SECONDS, max_retries=0)
     try:
         await client.models.list()
     except (openai.AuthenticationError, openai.PermissionDeniedError):
@@ -41,12 +30,6 @@ async def model_server_warning(
     except openai.APIError:  # connection refused, DNS, timeout, not HTTP at all
         return "unreachable"
     return None
-
-
-async def saved_agent_warning(profile: AgentProfile) -> ModelServerWarning | None:
-    return await model_server_warning(
-        brain=profile.brain, base_url=profile.base_url, api_key=profile.api_key
-    )
 
 
 WARNING_TEXTS: dict[ModelServerWarning, str] = {

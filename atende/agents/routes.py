@@ -99,7 +99,7 @@ async def _saved_out(agent: Agent, request: Request, session: AsyncSession) -> A
     out = service.agent_out(agent, _box(request))
     profile = service.profile_of(agent, _box(request))
     await end_transaction_before_io(session)  # no write lock held while the server is probed
-    warning = await probe.saved_agent_warning(profile)
+    warning = await probe.model_server_warning(profile)
     if warning is not None:
         out.warnings.append(probe.WARNING_TEXTS[warning].format(url=out.base_url))
     return out

@@ -9,6 +9,7 @@ from atende.agents.behaviour import Behaviour
 from atende.core.schemas import Strict
 
 BrainName = Literal["offline", "openai"]
+SourceStatus = Literal["queued", "indexing", "ready", "failed"]
 
 
 def _http_url(value: str | None) -> str | None:
@@ -31,6 +32,17 @@ class AgentIn(Strict):
     temperature: float = Field(default=0.3, ge=0, le=2)
     max_tokens: int = Field(default=512, ge=1, le=32_768)
     api_key: str = Field(default="", max_length=500, description="Write-only; stored encrypted.")
+    transcription_model: str = Field(
+        default="",
+        max_length=120,
+        description="Transcribes voice notes at the same base URL (e.g. `whisper-1`); "
+        "empty: voice notes get `behaviour.voice_note_reply`.",
+    )
+    vision: bool = Field(
+        default=False,
+        description="The model reads images: customers' images are sent to it; otherwise "
+        "their caption only, or `behaviour.image_reply`.",
+    )
     behaviour: Behaviour = Field(default_factory=Behaviour)
 
     _url = field_validator("base_url")(_http_url)
@@ -50,6 +62,8 @@ class AgentPatch(Strict):
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=1, le=32_768)
     api_key: str | None = Field(default=None, max_length=500)
+    transcription_model: str | None = Field(default=None, max_length=120)
+    vision: bool | None = None
     behaviour: dict[str, Any] | None = Field(default=None, max_length=50)
 
     _url = field_validator("base_url")(_http_url)
@@ -67,6 +81,8 @@ class AgentOut(BaseModel):
     temperature: float
     max_tokens: int
     api_key: str | None = Field(description="Masked (last 4 characters); null when unset.")
+    transcription_model: str
+    vision: bool
     behaviour: Behaviour
     created_at: datetime
     updated_at: datetime
@@ -108,9 +124,13 @@ class KnowledgeSourceOut(BaseModel):
     title: str
     filename: str | None
     url: str | None = Field(default=None, description="The web page of a `url` source.")
-    status: str
+    status: SourceStatus = Field(
+        description="`failed`: `error` says why. Large sources are indexed in the background."
+    )
     error: str | None
     chunk_count: int
+    progress_done: int = Field(description="Chunks indexed so far (of `progress_total`).")
+    progress_total: int
     created_at: datetime
     updated_at: datetime
 
@@ -174,6 +194,14 @@ class LlmCallToolCall(BaseModel):
     latency_ms: float | None = Field(default=None, description="Time an HTTP tool took.")
 
 
+class LlmCallInput(BaseModel):
+    kind: Literal["transcript", "image"]
+    message_id: int
+    text: str | None = Field(default=None, description="The transcript, cut to ~500 chars.")
+    mime_type: str | None = None
+    error: str | None = Field(default=None, description="Why it could not be used.")
+
+
 class LlmCallDetails(BaseModel):
     reply: str | None = Field(default=None, description="What the brain answered.")
     handoff: bool = False
@@ -182,6 +210,9 @@ class LlmCallDetails(BaseModel):
         default_factory=list, description="Knowledge passages the brain was given, best first."
     )
     tool_calls: list[LlmCallToolCall] = Field(default_factory=list)
+    inputs: list[LlmCallInput] = Field(
+        default_factory=list, description="Voice notes and images of the customer's messages."
+    )
 
 
 class LlmCallOut(BaseModel):

@@ -14,7 +14,7 @@ from atende.core.audit import Actor, record_audit
 from atende.core.errors import InvalidInput, NotFound
 from atende.core.security import SecretBox
 
-_MODEL_FIELDS = ("base_url", "model", "temperature", "max_tokens")
+_MODEL_FIELDS = ("base_url", "model", "temperature", "max_tokens", "transcription_model", "vision")
 _TEXT_FIELDS = ("name", "instructions", "greeting", "fallback_text", "brain")
 
 
@@ -36,6 +36,8 @@ class AgentProfile:
     max_tokens: int
     api_key: str
     behaviour: Behaviour
+    transcription_model: str = ""
+    vision: bool = False
 
 
 def behaviour_of(agent: Agent) -> Behaviour:
@@ -57,6 +59,8 @@ def profile_of(agent: Agent, box: SecretBox) -> AgentProfile:
         max_tokens=agent.max_tokens,
         api_key=box.decrypt(agent.api_key_encrypted) if agent.api_key_encrypted else "",
         behaviour=behaviour_of(agent),
+        transcription_model=agent.transcription_model,
+        vision=agent.vision,
     )
 
 
@@ -80,6 +84,8 @@ def agent_out(agent: Agent, box: SecretBox) -> AgentOut:
         temperature=agent.temperature,
         max_tokens=agent.max_tokens,
         api_key=_masked(agent, box),
+        transcription_model=agent.transcription_model,
+        vision=agent.vision,
         behaviour=behaviour_of(agent),
         created_at=agent.created_at,
         updated_at=agent.updated_at,

@@ -48,13 +48,16 @@ class ConversationUpdated(EventPayload):
 @event_schema
 class MessageUpdated(EventPayload):
     """Something about a stored message changed other than its delivery status: its media
-    was downloaded (`ready`) or could not be (`failed`, with the reason)."""
+    was downloaded (`ready`) or could not be (`failed`, with the reason), or a voice note was
+    transcribed (`transcript`) or could not be (`transcript_error`)."""
 
     event_type: ClassVar[str] = "message.updated"
     message_id: int
     conversation_id: int
     media_status: str | None = None
     media_error: str | None = None
+    transcript: str | None = None
+    transcript_error: str | None = None
 
 
 @event_schema

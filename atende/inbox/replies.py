@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atende.core.db import utcnow
+from atende.inbox.media import needs_fetch, safe_mime
 from atende.inbox.models import Contact, Conversation, Message
 from atende.inbox.service import announce_conversation
 
@@ -22,6 +23,23 @@ ANSWERED_BY = ("agent", "operator")
 class Said:
     author: str  # contact | agent | operator
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A voice note or image among the customer's unanswered messages (`media.py` records)."""
+
+    message_id: int
+    type: str  # audio | image
+    caption: str  # the message's text
+    mime_type: str
+    path: str | None  # relative to the media root once the bytes are stored
+    pending: bool  # still being downloaded
+    error: str | None  # the download failed
+    transcript: str | None  # stored by `record_transcript` (a retried reply reuses it)
+
+
+READABLE_TYPES = ("audio", "image")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +57,7 @@ class ReplyContext:
     last_inbound_at: datetime
     unanswered: list[str]  # the customer's messages since the last answer, oldest first
     unanswered_at: list[datetime]  # when each was sent
+    unanswered_ids: list[int]  # their message ids
     memory: list[Said]  # the conversation before them, oldest first
     agent_replies_last_minute: int
     agent_has_spoken: bool
@@ -46,6 +65,32 @@ class ReplyContext:
     # People have been responsible since then without a word (for the silence resume): the
     # later of the last answer and the first customer message nobody answered.
     quiet_since: datetime
+    attachments: tuple[Attachment, ...] = ()  # of the unanswered messages, oldest first
+
+
+def _words(message: Message) -> str:
+    """What a message said: its text, else a voice note's transcript, else `[type]`."""
+    transcript = (message.media or {}).get("transcript")
+    if message.text:
+        return message.text
+    return transcript if isinstance(transcript, str) and transcript else f"[{message.type}]"
+
+
+def _attachment(message: Message) -> Attachment | None:
+    media = message.media
+    if message.type not in READABLE_TYPES or not isinstance(media, dict):
+        return None
+    transcript = media.get("transcript")
+    return Attachment(
+        message_id=message.id,
+        type=message.type,
+        caption=message.text or "",
+        mime_type=safe_mime(media.get("mime_type")),
+        path=str(media["path"]) if media.get("path") else None,
+        pending=needs_fetch(media),
+        error=str(media["error"]) if media.get("error") else None,
+        transcript=transcript if isinstance(transcript, str) else None,
+    )
 
 
 async def reply_context(
@@ -123,9 +168,10 @@ async def reply_context(
         opted_out=contact.opted_out,
         last_inbound_id=inbound[-1].id,
         last_inbound_at=inbound[-1].sent_at,
-        unanswered=[m.text or f"[{m.type}]" for m in inbound],
+        unanswered=[_words(m) for m in inbound],
         unanswered_at=[m.sent_at for m in inbound],
-        memory=[Said(m.author, m.text or f"[{m.type}]") for m in reversed(earlier)],
+        unanswered_ids=[m.id for m in inbound],
+        memory=[Said(m.author, _words(m)) for m in reversed(earlier)],
         agent_replies_last_minute=int(replies_last_minute or 0),
         agent_has_spoken=spoken is not None,
         last_agent_text=last_agent,
@@ -133,6 +179,7 @@ async def reply_context(
             inbound[0].sent_at,
             _aware(last_answer_at) if last_answer_at is not None else inbound[0].sent_at,
         ),
+        attachments=tuple(a for a in map(_attachment, inbound) if a is not None),
     )
 
 

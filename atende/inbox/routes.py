@@ -27,6 +27,8 @@ router = APIRouter(prefix="/api/v1/conversations", tags=["inbox"])
 
 def message_out(message: Message) -> MessageOut:
     out = MessageOut.model_validate(message)
+    transcript = (message.media or {}).get("transcript")
+    out.transcript = transcript if isinstance(transcript, str) else None
     if out.status == "sending":  # internal step of the sender; still queued for people
         out.status = "queued"
     return out

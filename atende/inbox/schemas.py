@@ -54,6 +54,9 @@ class MessageOut(BaseModel):
     type: str
     text: str | None
     media: dict[str, Any] | None
+    transcript: str | None = Field(
+        default=None, description="What a voice note says, once the agent transcribed it."
+    )
     status: str
     error: str | None
     provider_message_id: str | None

@@ -3,6 +3,11 @@
 Tests queue what the model does next (`say`, `call_tool`, `fail`); with nothing queued it
 answers "ok". For silence (client timeouts) use the base class's `script` with a `delay`.
 Every request is recorded (`requests`, `completions()`).
+
+It also transcribes: `POST /v1/audio/transcriptions` (multipart: `model`, `file`) answers the
+documented `{"text": ...}`, with the next text queued by `hear` (else "ok"); it refuses a
+request without both fields (400), as the real one does. Read them back with
+`transcriptions()`.
 """
 
 import itertools
@@ -15,6 +20,7 @@ from starlette.responses import JSONResponse
 from tests.support.fake_http import FakeHttpServer, Recorded
 
 PATH = "/v1/chat/completions"
+TRANSCRIPTIONS = "/v1/audio/transcriptions"
 
 
 @dataclass
@@ -32,6 +38,7 @@ class FakeOpenAI(FakeHttpServer):
     def __init__(self) -> None:
         super().__init__()
         self.turns: list[Turn] = []
+        self.heard: list[str] = []
         self._ids = itertools.count(1)
         self.models_status = 200  # what GET /v1/models answers (401: the key is refused)
 
@@ -51,8 +58,15 @@ class FakeOpenAI(FakeHttpServer):
         for _ in range(times):
             self.turns.append(Turn(status=status, body=error, headers=headers))
 
+    def hear(self, text: str) -> None:
+        """The next voice note transcribes as `text`."""
+        self.heard.append(text)
+
     def completions(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST" and r.path == PATH]
+
+    def transcriptions(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST" and r.path == TRANSCRIPTIONS]
 
     # -- protocol ---------------------------------------------------------------------------
 
@@ -62,6 +76,10 @@ class FakeOpenAI(FakeHttpServer):
                 error = {"error": {"message": "Incorrect API key provided", "code": None}}
                 return self.models_status, error
             return 200, {"object": "list", "data": [{"id": "gpt-test", "object": "model"}]}
+        if rec.method == "POST" and rec.path == TRANSCRIPTIONS:
+            if "file" not in rec.files or not rec.form.get("model"):
+                return 400, {"error": {"message": "model and file are required"}}
+            return 200, {"text": self.heard.pop(0) if self.heard else "ok"}
         if rec.method != "POST" or rec.path != PATH:
             return 404, {"error": {"message": "not found"}}
         turn = self.turns.pop(0) if self.turns else Turn()

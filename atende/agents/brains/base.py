@@ -58,6 +58,14 @@ class ToolFailed(Exception):
         self.status = status
 
 
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """A customer's image for a vision-capable model, inline (`data:` URL; size-capped)."""
+
+    mime_type: str
+    data_url: str
+
+
 # Runs a user-defined tool (not a built-in one); raises `ToolFailed` when it fails.
 ToolRunner = Callable[[ToolCall], Awaitable[ToolResult]]
 
@@ -66,6 +74,7 @@ ToolRunner = Callable[[ToolCall], Awaitable[ToolResult]]
 class BrainContext:
     agent: AgentProfile
     message: str
+    images: list[ImagePart] = field(default_factory=list)  # sent with the message (vision)
     knowledge: list[SearchHit] = field(default_factory=list)  # best first
     memory: list[MemoryMessage] = field(default_factory=list)  # oldest first
     tools: list[ToolSpec] = field(default_factory=list)  # user-defined, beside the built-ins

@@ -4,10 +4,11 @@ llama.cpp server, LM Studio).
 
 One turn: the agent's instructions and the retrieved passages (numbered, with their sources,
 so the model can cite `[n]`) as the system message, the conversation memory, the customer's
-message; then up to `max_steps` requests while the model calls tools. Built-in tools are
-accepted and returned to the caller (`tools.py`); the agent's own tools run through the
-context's `run_tool`; unknown tools and malformed arguments are told back to the model, which
-may correct itself. The last step forbids tools (`tool_choice: none`), so a turn always ends.
+message (with their images as `image_url` content parts, for vision models); then up to
+`max_steps` requests while the model calls tools. Built-in tools are accepted and returned
+to the caller (`tools.py`); the agent's own tools run through the context's `run_tool`;
+unknown tools and malformed arguments are told back to the model, which may correct itself.
+The last step forbids tools (`tool_choice: none`), so a turn always ends.
 
 Failures: each request has a timeout (`timeout`) and the client retries timeouts, connection
 errors, 429 and 5xx itself (`max_retries`, exponential backoff from 0.5 s up to 8 s with
@@ -35,6 +36,7 @@ from atende.agents.brains.base import (
 )
 from atende.agents.brains.http_pool import shared_http_client
 from atende.agents.search import SearchHit
+from atende.agents.service import AgentProfile
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "no-key"  # local servers want no key; the client insists on one
@@ -97,8 +99,33 @@ def build_messages(context: BrainContext) -> list[dict[str, Any]]:
             messages.append({"role": "assistant", "content": f"(operator) {item.text}"})
         else:
             messages.append({"role": "assistant", "content": item.text})
-    messages.append({"role": "user", "content": context.message})
+    messages.append({"role": "user", "content": user_content(context)})
     return messages
+
+
+def user_content(context: BrainContext) -> str | list[dict[str, Any]]:
+    """The customer's message: plain text, or content parts when it comes with images."""
+    if not context.images:
+        return context.message
+    text = [{"type": "text", "text": context.message}] if context.message else []
+    return text + [
+        {"type": "image_url", "image_url": {"url": image.data_url}} for image in context.images
+    ]
+
+
+def client_for(agent: AgentProfile, *, timeout: float, max_retries: int) -> AsyncOpenAI:
+    """A client for the agent's OpenAI-compatible server (chat, transcription)."""
+    client = AsyncOpenAI(
+        api_key=agent.api_key or NO_KEY,
+        base_url=agent.base_url or DEFAULT_BASE_URL,
+        timeout=openai.Timeout(timeout, connect=min(5.0, timeout)),
+        max_retries=max_retries,
+        http_client=shared_http_client(),
+    )
+    # The client reads these from the server's environment: they are not the tenant's.
+    client.organization = None
+    client.project = None
+    return client
 
 
 def cited(text: str, knowledge: list[SearchHit]) -> tuple[str, list[SearchHit]]:
@@ -164,17 +191,7 @@ class OpenAIBrain:
         )
 
     def _client(self, context: BrainContext) -> AsyncOpenAI:
-        client = AsyncOpenAI(
-            api_key=context.agent.api_key or NO_KEY,
-            base_url=context.agent.base_url or DEFAULT_BASE_URL,
-            timeout=openai.Timeout(self.timeout, connect=min(5.0, self.timeout)),
-            max_retries=self.max_retries,
-            http_client=shared_http_client(),
-        )
-        # The client reads these from the server's environment: they are not the tenant's.
-        client.organization = None
-        client.project = None
-        return client
+        return client_for(context.agent, timeout=self.timeout, max_retries=self.max_retries)
 
     async def _converse(self, client: AsyncOpenAI, context: BrainContext, turn: _Turn) -> str:
         agent = context.agent

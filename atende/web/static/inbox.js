@@ -142,7 +142,7 @@
       if (cid === openId() && head && headerChanged(head, d)) header(cid);
       if (cid === openId() && d.unread_count > 0) seen(cid);
     } else if (m.type === "message.created") message(cid, String(d.message_id), true);
-    else if (m.type === "message.status") message(cid, String(d.message_id), false);
+    else if (m.type === "message.status") message(cid, String(d.message_id), false);  // message.updated: thread.js
   });
   document.addEventListener("atende:resync", resync);
   document.addEventListener("atende:regroup", function () { if ($("thread")) groupDays($("thread")); });
