@@ -76,7 +76,8 @@ REPLY_EN = [
     "Your order {o} is on its way, about 20 minutes.",
     "Order {o} confirmed: {n} pieces of {p}. Thank you!",
 ]  # fmt: skip
-VOCABULARY = """
+# Extra words, from common to rare once shuffled (Zipf).
+WORDS = """
 obrigado obrigada por favor amanhã hoje agora ainda já depois antes cedo tarde noite manhã
 entrega entregador pedido encomenda pagamento troco desconto promoção cupom frete endereço
 número apartamento portaria bloco casa trabalho escritório festa aniversário casamento
@@ -92,7 +93,7 @@ quinta sexta sábado janeiro fevereiro março abril maio junho julho agosto sete
 novembro dezembro cardápio sabor recheio cobertura massa fermentação integral orgânico
 vegano vegetariano lactose glúten açúcar adoçante canela chocolate morango maracujá coco
 abacaxi goiabada requeijão presunto frango carne calabresa palmito milho ervilha azeitona
-""".split()
+"""
 
 
 def zipf_weights(count: int) -> list[float]:
@@ -105,7 +106,7 @@ class TextMaker:
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
-        self.vocabulary = VOCABULARY[:]
+        self.vocabulary = WORDS.split()
         rng.shuffle(self.vocabulary)  # which words are common is itself random
         self.cumulative = zipf_weights(len(self.vocabulary))
 

@@ -160,7 +160,8 @@ async def create_organisation(settings: Settings, database: Database, instances:
 
 async def next_id(database: Database, table: str) -> int:
     async with database.engine.connect() as conn:
-        return int((await conn.execute(text(f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))).scalar_one())  # fmt: skip
+        found = await conn.execute(text(f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))
+        return int(found.scalar_one())
 
 
 async def seed(args: argparse.Namespace) -> Summary:
@@ -337,9 +338,10 @@ def load_summary(data_dir: Path) -> Summary | None:
 def seed_or_reuse(args: argparse.Namespace) -> Summary:
     """The summary of an existing seed of the same size in `data_dir`, or a new seed."""
     existing = load_summary(args.data_dir)
+    url = Settings(data_dir=args.data_dir, database_url=args.database_url).resolved_database_url
     if args.reuse and existing is not None and (
-        existing.conversations, existing.messages
-    ) == (args.conversations, args.messages):  # fmt: skip
+        existing.database_url, existing.conversations, existing.messages
+    ) == (url, args.conversations, args.messages):  # fmt: skip
         return existing
     summary = asyncio.run(seed(args))
     (args.data_dir / SUMMARY_FILE).write_text(json.dumps(asdict(summary), ensure_ascii=False))
