@@ -66,7 +66,7 @@ async def search_conversations(
         .join(Contact, Contact.id == Conversation.contact_id)
         .where(Conversation.org_id == org_id, Conversation.id.in_(wanted))
     )
-    found = {conversation.id: (conversation, contact) for conversation, contact in pairs.tuples()}
+    found = {conversation.id: (conversation, contact) for conversation, contact in pairs}
     return [found[conversation_id] for conversation_id in wanted if conversation_id in found]
 
 
