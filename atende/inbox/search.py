@@ -1,9 +1,10 @@
 """Full-text search over message text: the conversations that mention something.
 
 Accent- and case-insensitive in Portuguese and English alike; words match as prefixes ("entreg"
-finds "entrega", "entregamos"). SQLite uses the FTS5 table `fts_messages`, PostgreSQL a GIN
-index over the same folding; both are created by migration 0007, whose expressions the
-queries here must repeat.
+finds "entrega", "entregamos"). SQLite uses the FTS5 table `fts_messages` (migration 0007),
+PostgreSQL a GIN index over the stored column `messages.fts_vector` with the same folding
+(migration 0013). A search is one more list filter (`filters.py`): the conversations of the
+organisation with a matching message, in the list's own order and paging.
 """
 
 import re
@@ -17,12 +18,8 @@ from atende.inbox.models import Message
 
 MAX_TERMS = 8
 _WORD = re.compile(r"\w+")
-ACCENTED = "ÁÀÂÃÄÅáàâãäåÉÈÊËéèêëÍÌÎÏíìîïÓÒÔÕÖóòôõöÚÙÛÜúùûüÇçÑñÝýÿ"
-PLAIN = "AAAAAAaaaaaaEEEEeeeeIIIIiiiiOOOOOoooooUUUUuuuuCcNnYyy"
-PG_VECTOR: ColumnClause[Any] = literal_column(
-    f"to_tsvector('simple', lower(translate(coalesce(messages.\"text\", ''), "
-    f"'{ACCENTED}', '{PLAIN}')))"
-)
+# PostgreSQL: the accent-folded vector stored with each message (migration 0013), GIN-indexed.
+PG_VECTOR: ColumnClause[Any] = literal_column("messages.fts_vector")
 
 
 def terms_of(query: str) -> list[str]:
