@@ -59,8 +59,12 @@ HITS = [
 ]
 
 
+LABELS = ("Pagamento", "x")  # the organisation's labels, which add_label may use
+
+
 def context(fake: FakeOpenAI, message: str = "Vocês aceitam Pix?", **changes: Any) -> BrainContext:
     agent = profile(fake, **changes.pop("agent", {}))
+    changes.setdefault("labels", LABELS)
     return BrainContext(agent=agent, message=message, knowledge=list(HITS), **changes)
 
 
@@ -369,3 +373,19 @@ async def test_user_tool_arguments_are_checked_and_failures_told(fake: FakeOpenA
     assert crashed.error == "RuntimeError: boom"
     told = [c.json["messages"][-1]["content"] for c in fake.completions()[1:]]
     assert told[1] == "error: the tool order_status failed (HTTP 502: bad gateway)"
+
+
+async def test_add_label_offers_only_the_organisations_labels(fake: FakeOpenAI) -> None:
+    fake.call_tool("add_label", {"name": "Urgente"})
+    fake.say("Certo.")
+    reply = await brain().reply(context(fake))
+    [refused] = reply.tool_calls
+    assert refused.error is not None
+    assert "no label 'Urgente'" in refused.error
+    label = fake.completions()[0].json["tools"][1]["function"]
+    assert label["name"] == "add_label"
+    assert label["parameters"]["properties"]["name"]["enum"] == ["Pagamento", "x"]
+
+    fake.say("Sem rótulos.")
+    await brain().reply(context(fake, labels=()))
+    assert tool_names(fake.completions()[-1].json) == ["handoff_to_human", "close_conversation"]

@@ -164,7 +164,10 @@ async def test_an_openai_agent_answers_with_memory_and_its_tools_take_effect(
         assert messages[0]["role"] == "system"
         assert "entregamos em toda a cidade" in messages[0]["content"].lower()  # knowledge
         assert messages[-1] == {"role": "user", "content": "vocês fazem entrega?"}
-        # Next turn: the model closes the matter after answering.
+        # Next turn: the model labels the conversation, then closes the matter.
+        label = await tenant.client.post("/api/v1/labels", json={"name": "Pedido"})
+        assert label.status_code == 201, label.text
+        model.call_tool("add_label", {"name": "pedido"})
         model.call_tool("close_conversation")
         model.say("Obrigado! Qualquer coisa, é só chamar.")
         await say(tenant, instance_id, "obrigado, era só isso")
@@ -172,7 +175,11 @@ async def test_an_openai_agent_answers_with_memory_and_its_tools_take_effect(
         assert chat[-1]["text"] == "Obrigado! Qualquer coisa, é só chamar."
         memory = model.completions()[1].json["messages"]
         assert {"role": "assistant", "content": "Entregamos sim, em até 2 horas."} in memory
+        offered = model.completions()[1].json["tools"][1]["function"]
+        assert offered["parameters"]["properties"]["name"]["enum"] == ["Pedido"]
     assert await conversation_mode(tenant) == "closed"
+    page = (await tenant.client.get("/api/v1/conversations")).json()
+    assert [label["name"] for label in page["items"][0]["labels"]] == ["Pedido"]
 
 
 async def test_people_silent_long_enough_hand_the_conversation_back(

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from atende.agents.behaviour import Behaviour
 from atende.agents.brains import brain_for
 from atende.agents.brains.base import BrainContext, BrainReply, MemoryMessage
+from atende.agents.brains.tools import ADD_LABEL
 from atende.agents.customer_media import (
     MEDIA_WAIT_SECONDS,
     MEDIA_WAITS,
@@ -45,7 +46,7 @@ from atende.core.events import EventPayload, event_schema, record_event
 from atende.core.jobs import Job, RetryLater, enqueue
 from atende.core.security import SecretBox
 from atende.core.settings import Settings
-from atende.inbox import conversations, replies
+from atende.inbox import conversations, labels, replies
 from atende.inbox import service as inbox
 from atende.inbox.inbound import REPLY_DUE_JOB, reply_key
 
@@ -205,7 +206,11 @@ class ReplyPipeline:
             knowledge = []
             budget = None
             tools = Toolbox()
+            label_names: tuple[str, ...] = ()
             if decision.verdict is Verdict.answer:
+                label_names = tuple(
+                    label.name for label in await labels.list_labels(session, org_id=context.org_id)
+                )
                 tools = await toolbox(
                     session,
                     org_id=context.org_id,
@@ -280,6 +285,7 @@ class ReplyPipeline:
                     tools=tools.specs,
                     run_tool=tools.runner,
                     token_budget=budget,
+                    labels=label_names,
                 )
             )
             text = reply.text
@@ -373,6 +379,14 @@ class ReplyPipeline:
                         seconds=round(typing_seconds(parts[0], behaviour), 2),
                     ),
                 )
+            for tool_call in reply.tool_calls if reply is not None else []:
+                if tool_call.name == ADD_LABEL and tool_call.error is None:
+                    await labels.add_label_by_name(
+                        session,
+                        org_id=context.org_id,
+                        conversation_id=context.conversation_id,
+                        name=str(tool_call.arguments["name"]),
+                    )
             if handoff:
                 await replies.hand_off(session, conversation_id=context.conversation_id)
             elif close:  # the model judged the matter settled; a new message reopens it

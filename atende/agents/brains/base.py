@@ -79,6 +79,8 @@ class BrainContext:
     memory: list[MemoryMessage] = field(default_factory=list)  # oldest first
     tools: list[ToolSpec] = field(default_factory=list)  # user-defined, beside the built-ins
     run_tool: ToolRunner | None = None
+    # The organisation's labels `add_label` may put on the conversation (none: not offered).
+    labels: tuple[str, ...] = ()
     # Tokens the organisation may still spend this month; None: no limit. At 0 a model-backed
     # brain does not call the model: it hands off with `BUDGET_EXCEEDED`.
     token_budget: int | None = None

@@ -196,7 +196,7 @@ class OpenAIBrain:
     async def _converse(self, client: AsyncOpenAI, context: BrainContext, turn: _Turn) -> str:
         agent = context.agent
         messages = build_messages(context)
-        schemas = tools.tool_schemas(context.tools)
+        schemas = tools.tool_schemas(context.tools, context.labels)
         for step in range(self.max_steps):
             if step and context.token_budget is not None and turn.tokens >= context.token_budget:
                 raise UnusableAnswer(BUDGET_EXCEEDED)
@@ -242,14 +242,15 @@ class OpenAIBrain:
         raw = getattr(function, "arguments", None)
         user_tools = {t.name: t for t in context.tools}
         try:
-            if function is None or not (tools.is_builtin(name) or name in user_tools):
-                available = [t["function"]["name"] for t in tools.tool_schemas(context.tools)]
+            offered = tools.tool_schemas(context.tools, context.labels)
+            available = [t["function"]["name"] for t in offered]
+            if function is None or name not in available:
                 raise tools.RefusedCall(
                     f"error: there is no tool named {name!r}; available: {', '.join(available)}"
                 )
             arguments = tools.parse_arguments(name, raw)
             if tools.is_builtin(name):
-                tools.check_builtin(name, arguments)
+                tools.check_builtin(name, arguments, context.labels)
                 result = tools.BUILTIN_RESULTS[name]
                 if name == tools.HANDOFF:
                     turn.handoff_reason = str(arguments["reason"]).strip()[:200]

@@ -6,6 +6,7 @@ caller, which applies the effect after the turn (in its own transaction).
 """
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from jsonschema import Draft202012Validator, validators
@@ -35,10 +36,10 @@ BUILTIN_TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         name=ADD_LABEL,
-        description="Add a label to the conversation, to sort it (e.g. 'order', 'complaint').",
+        description="Add one of the team's labels to the conversation, to sort it.",
         parameters={
             "type": "object",
-            "properties": {"name": {"type": "string", "description": "The label, 1-40 chars."}},
+            "properties": {"name": {"type": "string", "description": "The label."}},
             "required": ["name"],
             "additionalProperties": False,
         },
@@ -57,10 +58,24 @@ BUILTIN_RESULTS = {
 _BUILTIN = {tool.name: tool for tool in BUILTIN_TOOLS}
 
 
-def tool_schemas(user_tools: list[ToolSpec]) -> list[dict[str, Any]]:
+def offered_builtins(labels: tuple[str, ...]) -> list[ToolSpec]:
+    """`add_label` only with labels to choose from (the model names one of them; it never
+    invents labels), the others always."""
+    offered: list[ToolSpec] = []
+    for tool in BUILTIN_TOOLS:
+        if tool.name != ADD_LABEL:
+            offered.append(tool)
+        elif labels:
+            name = {**tool.parameters["properties"]["name"], "enum": list(labels)}
+            parameters = {**tool.parameters, "properties": {"name": name}}
+            offered.append(replace(tool, parameters=parameters))
+    return offered
+
+
+def tool_schemas(user_tools: list[ToolSpec], labels: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """The `tools` of a chat-completions request: the built-ins, then the agent's own."""
     names = set(_BUILTIN)
-    tools = list(BUILTIN_TOOLS) + [t for t in user_tools if t.name not in names]
+    tools = offered_builtins(labels) + [t for t in user_tools if t.name not in names]
     return [
         {
             "type": "function",
@@ -92,8 +107,9 @@ def parse_arguments(name: str, raw: str | None) -> dict[str, Any]:
     return value
 
 
-def check_builtin(name: str, arguments: dict[str, Any]) -> None:
-    """The built-ins' arguments: the required strings present and non-empty, nothing else."""
+def check_builtin(name: str, arguments: dict[str, Any], labels: tuple[str, ...] = ()) -> None:
+    """The built-ins' arguments: the required strings present and non-empty, nothing else;
+    `add_label` names one of the organisation's labels (any case)."""
     spec = _BUILTIN[name]
     properties: dict[str, Any] = spec.parameters.get("properties", {})
     unexpected = sorted(set(arguments) - set(properties))
@@ -103,8 +119,12 @@ def check_builtin(name: str, arguments: dict[str, Any]) -> None:
         value = arguments.get(key)
         if not isinstance(value, str) or not value.strip():
             raise RefusedCall(f"error: {name} needs `{key}` as a non-empty string")
-    if name == ADD_LABEL and len(arguments["name"].strip()) > 40:
-        raise RefusedCall("error: labels have at most 40 characters")
+    if name == ADD_LABEL:
+        wanted = arguments["name"].strip().casefold()
+        if wanted not in {label.casefold() for label in labels}:
+            raise RefusedCall(
+                f"error: there is no label {arguments['name']!r}; use one of: {', '.join(labels)}"
+            )
 
 
 # A marker, by identity: what `validator_for` gives for a schema naming no draft it knows.
