@@ -23,10 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import openai
-
 from atende.agents.brains.base import ImagePart
-from atende.agents.brains.openai import client_for, describe
 from atende.agents.llm_calls import price_table, record_llm_call
 from atende.agents.search import SearchHit, search
 from atende.agents.service import AgentProfile
@@ -151,6 +148,10 @@ class MediaReader:
         if data is None:
             return done(error=attachment.error or "the voice note is not available")
         extension = attachment.mime_type.split("/")[-1].split("+")[0] or "ogg"
+        import openai
+
+        from atende.agents.brains.openai import client_for, describe
+
         try:
             # Not `async with`: that would close the shared connection pool.
             client = client_for(agent, timeout=self.timeout, max_retries=self.max_retries)

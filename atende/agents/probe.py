@@ -7,9 +7,6 @@ message. `GET {base_url}/models` is the cheapest call every OpenAI-compatible se
 
 from typing import Literal
 
-import openai
-
-from atende.agents.brains.openai import client_for
 from atende.agents.service import AgentProfile
 
 PROBE_SECONDS = 3.0
@@ -20,6 +17,10 @@ ModelServerWarning = Literal["unreachable", "refused_key"]
 async def model_server_warning(agent: AgentProfile) -> ModelServerWarning | None:
     if agent.brain != "openai":
         return None
+    import openai
+
+    from atende.agents.brains.openai import client_for
+
     client = client_for(agent, timeout=PROBE_SECONDS, max_retries=0)
     try:
         await client.models.list()

@@ -11,8 +11,6 @@ is maintained. It parses with lxml, so it runs in a worker thread.
 import asyncio
 from dataclasses import dataclass
 
-import trafilatura
-
 from atende.core.errors import InvalidInput, Problem, UnsupportedMediaType
 from atende.core.netguard import OutboundPolicy, OutboundRequest, fetch
 
@@ -32,6 +30,8 @@ class WebPage:
 
 def main_text(html: str) -> tuple[str, str]:
     """The page's title and main text (blocking: lxml parsing)."""
+    import trafilatura  # ~25 MB of RSS: loaded by the first web page, not at start-up
+
     text = trafilatura.extract(
         html, include_comments=False, include_tables=True, favor_recall=True, deduplicate=True
     )

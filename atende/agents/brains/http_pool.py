@@ -8,16 +8,20 @@ cost microseconds and reuse its kept-alive connections. The pool belongs to one 
 
 import asyncio
 import weakref
+from typing import TYPE_CHECKING
 
-from openai import DefaultAsyncHttpxClient
+if TYPE_CHECKING:  # the `openai` package is loaded by the first model call (see brains/)
+    from openai import DefaultAsyncHttpxClient
 
 _POOLS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, DefaultAsyncHttpxClient]" = (
     weakref.WeakKeyDictionary()
 )
 
 
-def shared_http_client() -> DefaultAsyncHttpxClient:
+def shared_http_client() -> "DefaultAsyncHttpxClient":
     """The running loop's pool (made on first use). Timeouts are given per request."""
+    from openai import DefaultAsyncHttpxClient
+
     loop = asyncio.get_running_loop()
     client = _POOLS.get(loop)
     if client is None or client.is_closed:
