@@ -42,6 +42,8 @@ async def test_the_conversation_shows_why_the_agent_said_each_answer(
         chat = await settle(tenant, instance_id)
         assert chat[-1]["text"] == "Entregamos sim, em até 2 horas."
         # Next turn: a refused tool call, a label, then the answer.
+        created = await tenant.client.post("/api/v1/labels", json={"name": "Entrega"})
+        assert created.status_code == 201, created.text
         model.call_tool("no_such_tool", {"x": 1})
         model.call_tool("add_label", {"name": "entrega"})
         model.say("Obrigado! Qualquer coisa, é só chamar.")
