@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fake_web import FakeWeb
+from tests.support.outbound import loopback_server
 from tests.support.server import (
     Server,
     create_pg_database,
@@ -68,3 +70,17 @@ async def other_tenant(server: Server) -> AsyncIterator[Tenant]:
     owner = await sign_up(server.base_url, organisation="Other Co")
     yield owner
     await owner.aclose()
+
+
+@pytest.fixture(scope="session")
+def open_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose web pages and HTTP tools may reach loopback, where the fakes listen."""
+    with loopback_server(backend, tmp_path_factory) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def web() -> AsyncIterator[FakeWeb]:
+    """A small web site on loopback (pages, redirects, slow and huge answers)."""
+    async with FakeWeb() as site:
+        yield site

@@ -5,7 +5,7 @@ server on loopback (allowed by the server's settings), the answer uses the resul
 call is recorded; bad arguments, failures and refused addresses are told to the model."""
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,7 +18,6 @@ from atende.agents.tool_runner import HttpTool, build_request
 from tests.support.direct_db import direct_session, problem_of
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_web import FakeWeb
-from tests.support.outbound import loopback_server
 from tests.support.server import Server
 from tests.support.tenants import Tenant, add_member, sign_up
 from tests.test_agents_api import ask, new_agent
@@ -51,23 +50,11 @@ def order_tool(url: str, **changes: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def open_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with loopback_server(backend, tmp_path_factory) as srv:
-        yield srv
-
-
 @pytest.fixture
 async def owner(open_server: Server) -> AsyncIterator[Tenant]:
     tenant = await sign_up(open_server.base_url)
     yield tenant
     await tenant.aclose()
-
-
-@pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as server:
-        yield server
 
 
 @pytest.fixture

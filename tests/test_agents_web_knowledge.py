@@ -3,14 +3,14 @@
 answered from, re-indexing fetching again; each failure a precise 4xx with nothing saved; the
 editor's URL form."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.support.direct_db import problem_of
 from tests.support.fake_http import Scripted
 from tests.support.fake_web import FakeWeb
-from tests.support.outbound import MAX_PAGE_BYTES, loopback_server
+from tests.support.outbound import MAX_PAGE_BYTES
 from tests.support.server import Server
 from tests.support.tenants import Tenant, sign_up
 from tests.test_agents_api import ask, new_agent
@@ -26,23 +26,11 @@ A troca é gratuita pelos Correios.</p>
 </article></main><footer>© Loja Azul — todos os direitos reservados</footer></body></html>"""
 
 
-@pytest.fixture(scope="module")
-def open_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with loopback_server(backend, tmp_path_factory) as srv:
-        yield srv
-
-
 @pytest.fixture
 async def owner(open_server: Server) -> AsyncIterator[Tenant]:
     tenant = await sign_up(open_server.base_url)
     yield tenant
     await tenant.aclose()
-
-
-@pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as server:
-        yield server
 
 
 async def sources(tenant: Tenant, agent_id: object) -> list[dict[str, object]]:

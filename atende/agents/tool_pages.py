@@ -7,6 +7,7 @@ to drop when editing.
 """
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -93,8 +94,8 @@ async def add_tool(
     request: Request, principal: PageManager, session: DbSession, agent_id: PathId
 ) -> Response:
     raw = await request.form()
-    form = {name: _text(raw, name) for name in raw}
-    try:
+
+    async def save() -> None:
         fields = _fields(raw)
         data = ToolIn(**{k: v for k, v in fields.items() if v is not None})
         await http_tools.create_tool(
@@ -105,6 +106,23 @@ async def add_tool(
             box=box_of(request),
             actor=principal.actor(client_ip(request)),
         )
+
+    form = {name: _text(raw, name) for name in raw}
+    return await _saved_or_refused(request, session, principal, agent_id, form=form, save=save)
+
+
+async def _saved_or_refused(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    agent_id: int,
+    *,
+    form: dict[str, str],
+    save: Callable[[], Awaitable[None]],
+) -> Response:
+    """Back to the tools on success; the editor with the reason (and the form) otherwise."""
+    try:
+        await save()
     except (FormRefused, ValidationError, Problem) as exc:
         if isinstance(exc, Problem) and exc.status == 404:
             raise
@@ -122,8 +140,8 @@ async def edit_tool(
     tool_id: PathId,
 ) -> Response:
     raw = await request.form()
-    form = {name: _text(raw, name) for name in raw} | {"tool_id": str(tool_id)}
-    try:
+
+    async def save() -> None:
         fields = _fields(raw)
         headers: dict[str, str | None] = dict(fields.pop("headers"))
         for name in raw.getlist("remove_header"):
@@ -141,12 +159,9 @@ async def edit_tool(
             box=box_of(request),
             actor=principal.actor(client_ip(request)),
         )
-    except (FormRefused, ValidationError, Problem) as exc:
-        if isinstance(exc, Problem) and exc.status == 404:
-            raise
-        message = _message(request, exc)
-        return await _refused(request, session, principal, agent_id, message=message, form=form)
-    return redirect(request, f"/agents/{agent_id}#tools")
+
+    form = {name: _text(raw, name) for name in raw} | {"tool_id": str(tool_id)}
+    return await _saved_or_refused(request, session, principal, agent_id, form=form, save=save)
 
 
 @router.post("/agents/{agent_id}/tools/{tool_id}/delete")
