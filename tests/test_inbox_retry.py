@@ -6,7 +6,7 @@ import asyncio
 from sqlalchemy import select
 
 from atende.core.jobs import JobRecord
-from tests.support.crossorg import fail_message
+from tests.support.crossorg_resources import fail_message
 from tests.support.direct_db import direct_session
 from tests.support.server import Server
 from tests.support.tenants import Tenant

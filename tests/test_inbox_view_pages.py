@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 from atende.agents.models import LlmCall
 from atende.inbox import thread
 from atende.inbox.models import Message
-from tests.support.crossorg import fail_message
+from tests.support.crossorg_resources import fail_message
 from tests.support.direct_db import direct_session
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.server import Server

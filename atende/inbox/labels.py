@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from atende.core.errors import Conflict, InvalidInput, NotFound
 from atende.core.events import record_event
@@ -206,32 +207,32 @@ async def labels_of_conversations(
     session: AsyncSession, conversation_ids: Iterable[int]
 ) -> dict[int, list[Label]]:
     """Each conversation's labels, by name (one query for a page of rows)."""
-    ids = list(conversation_ids)
-    found: dict[int, list[Label]] = defaultdict(list)
-    if ids:
-        rows = await session.execute(
-            select(ConversationLabel.conversation_id, Label)
-            .join(Label, Label.id == ConversationLabel.label_id)
-            .where(ConversationLabel.conversation_id.in_(ids))
-            .order_by(Label.name_key)
-        )
-        for conversation_id, label in rows.tuples():
-            found[conversation_id].append(label)
-    return found
+    return await _labels_by_owner(session, ConversationLabel.conversation_id, conversation_ids)
 
 
 async def labels_of_contacts(
     session: AsyncSession, contact_ids: Iterable[int]
 ) -> dict[int, list[Label]]:
-    ids = list(contact_ids)
+    """Each contact's labels, by name (one query for a page of rows)."""
+    return await _labels_by_owner(session, ContactLabel.contact_id, contact_ids)
+
+
+async def _labels_by_owner(
+    session: AsyncSession,
+    owner: InstrumentedAttribute[int],
+    owner_ids: Iterable[int],
+) -> dict[int, list[Label]]:
+    """`owner` is the link table's column naming what carries the label."""
+    ids = list(owner_ids)
     found: dict[int, list[Label]] = defaultdict(list)
     if ids:
+        link = owner.class_
         rows = await session.execute(
-            select(ContactLabel.contact_id, Label)
-            .join(Label, Label.id == ContactLabel.label_id)
-            .where(ContactLabel.contact_id.in_(ids))
+            select(owner, Label)
+            .join(Label, Label.id == link.label_id)
+            .where(owner.in_(ids))
             .order_by(Label.name_key)
         )
-        for contact_id, label in rows.tuples():
-            found[contact_id].append(label)
+        for owner_id, label in rows.tuples():
+            found[owner_id].append(label)
     return found

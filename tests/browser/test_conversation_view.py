@@ -9,7 +9,7 @@ from playwright.async_api import expect
 
 from tests.browser.support import SCREENSHOTS, chromium
 from tests.browser.test_inbox_live import open_live, signed_in_context
-from tests.support.crossorg import fail_message
+from tests.support.crossorg_resources import fail_message
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.server import Server
 from tests.support.tenants import Tenant
