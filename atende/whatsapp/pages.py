@@ -286,7 +286,13 @@ async def connect_instance(
     if not is_htmx(request):
         return redirect(request, f"/instances?pair={instance_id}")
     instance = await service.get_instance(session, org_id=principal.org_id, instance_id=instance_id)
-    return _pairing(request, principal, view_of(_translator(request), instance))
+    response = _pairing(request, principal, view_of(_translator(request), instance))
+    # The status events this request raised reach the page while the cards are being swapped
+    # (by the first event's refresh), and a trigger on an element mid-swap is lost: once this
+    # answer has settled, the page fetches its views of the number again. On the body: the
+    # button that asked may itself have been swapped out by then.
+    response.headers["HX-Trigger-After-Settle"] = '{"atende:resync": {"target": "body"}}'
+    return response
 
 
 @router.post("/instances/{instance_id}/disconnect")
